@@ -1,0 +1,74 @@
+# postoffice: one plain GNU Makefile.
+#   make                                  ./postoffice
+#   make check                            unit tests (cmocka) and end-to-end tests
+#   make check SANITIZE=address,undefined the same under ASan/UBSan, in build-san/
+#   make deps                             install what the tests need (Debian)
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CFLAGS  ?= -O2 -g
+WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+DEFS     = -D_XOPEN_SOURCE=700
+INCS     = -Isrc -Iproto -Ispool
+LIBS     = -lcrypt
+
+ifdef SANITIZE
+B        = build-san
+SANFLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+BIN      = $(B)/postoffice
+else
+B        = build
+SANFLAGS =
+BIN      = postoffice
+endif
+
+ALL_CFLAGS = $(WARN) $(DEFS) $(INCS) $(CFLAGS) $(SANFLAGS)
+
+LIB_SRC  = $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard proto/*.c) $(wildcard spool/*.c)
+LIB_OBJ  = $(LIB_SRC:%.c=$(B)/%.o)
+LIB      = $(B)/libpostoffice.a
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+FAKE_SRC = $(wildcard tests/unit/fakes/*.c)
+
+all: $(BIN)
+
+$(BIN): $(B)/src/main.o $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+$(LIB): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/%.o: %.c $(wildcard src/*.h proto/*.h spool/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# A unit test wraps the libc calls it defines __wrap_ functions for, so it
+# can inject failures (ENOSPC, EINTR, a kill at step k) at the seam.
+wraps = $(shell grep -ho '__wrap_[a-z0-9_]*' $(1) | sort -u | sed 's/^__wrap_/-Wl,--wrap=/')
+
+$(B)/tests/%: tests/unit/%.c $(FAKE_SRC) $(LIB) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(FAKE_SRC) $(LIB) $(LIBS) -lcmocka $(call wraps,$<)
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+e2e: $(BIN)
+	POSTOFFICE=$(abspath $(BIN)) python3 tests/e2e/run.py
+
+check: all unit e2e
+
+deps:
+	sh tests/deps.sh
+
+clean:
+	rm -rf build build-san postoffice
+
+.PHONY: all unit e2e check deps clean

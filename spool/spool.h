@@ -1,0 +1,124 @@
+/*
+ * The mailbox layer: the only code that touches mail files.
+ *
+ * A front-end opens a user's maildrop (the default one or a named folder),
+ * reads message sizes, unique ids and bytes, marks messages deleted, and
+ * finally commits (applies the deletions) or closes (deletes nothing).  It
+ * never sees a path, a file descriptor or a lock.
+ *
+ * Ownership and locking rules, enforced in spool.c, mbox.c and maildir.c:
+ *  - an open spool belongs to one session (one process); it is not shared;
+ *  - while it is open the session holds an exclusive session lock on the
+ *    maildrop, so a second session on the same maildrop gets SPOOL_EINUSE;
+ *    the lock is an fcntl lock and dies with the process, so it cannot
+ *    outlive its session;
+ *  - mbox: the mail-transfer locks (dotlock + fcntl on the mbox, the ones
+ *    Postfix local, procmail and mutt use) are held only while the file is
+ *    scanned at open and while a commit rewrites it, so deliveries keep
+ *    working during a session and are never lost by the commit;
+ *  - messages are numbered when the spool is opened and never renumbered
+ *    until it is closed; mail that arrives later is not shown (RFC 1939 §4).
+ *
+ * Indexes here are 0-based (idx); the 1-based message numbers of the
+ * protocols (msn) are the front-ends' business.
+ */
+#ifndef SPOOL_H
+#define SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Typed errors; front-ends map them to replies (RFC 3206 codes for POP3). */
+enum spool_err {
+	SPOOL_OK = 0,
+	SPOOL_ENOENT,   /* the named folder does not exist */
+	SPOOL_EBADNAME, /* the folder name is refused (path-like, control chars) */
+	SPOOL_EINUSE,   /* another session holds this maildrop */
+	SPOOL_ETEMP,    /* may succeed later: lock busy, I/O error, disk full */
+	SPOOL_EPERM,    /* needs an administrator: not a mailbox, permissions */
+	SPOOL_ECHANGED, /* another program rewrote the maildrop during the session */
+	SPOOL_EINVAL,   /* bad input (deliver: malformed message) */
+};
+
+const char *spool_strerror(enum spool_err e);
+
+/* Where a user's mail lives: the config's templates, %u = the user name. */
+struct spool_where {
+	const char *mailbox; /* default maildrop: mbox file or Maildir */
+	const char *folders; /* directory of named folders, or NULL */
+	bool reuse_xuidl;    /* mbox: take an X-UIDL: header as the unique id */
+};
+
+struct spool;
+
+/*
+ * Opens USER's maildrop: FOLDER NULL (or "INBOX" in any case, or the user's
+ * own name) is the default maildrop, any other name an entry of the folders
+ * directory.  Folder names are never paths: "/", "..", NUL and control
+ * characters give SPOOL_EBADNAME; a symlink is refused.  A default maildrop
+ * that does not exist yet is an empty one.  Takes the session lock.
+ */
+enum spool_err spool_open(const struct spool_where *w, const char *user,
+                          const char *folder, struct spool **sp_r);
+
+/* Messages as numbered at open, deleted ones included. */
+size_t spool_count(const struct spool *sp);
+
+/* Octets the message takes on the wire: CRLF line ends, before any
+ * dot-stuffing (see wire.h); the same figure for POP1, POP2 and POP3. */
+uint64_t spool_size(const struct spool *sp, size_t idx);
+
+/* Unique id: 1..UID_MAX octets in 0x21..0x7E, stable across sessions,
+ * unique within the maildrop (RFC 1939 §7 UIDL). */
+const char *spool_uid(const struct spool *sp, size_t idx);
+
+/* The Unix "From " separator line of the message without its line end:
+ * the stored one for mbox, a synthesized one for Maildir (POP1 needs it). */
+const char *spool_envelope(const struct spool *sp, size_t idx);
+
+bool spool_is_deleted(const struct spool *sp, size_t idx);
+void spool_set_deleted(struct spool *sp, size_t idx, bool deleted);
+void spool_undelete_all(struct spool *sp);
+
+/* Count and wire octets of the messages not marked deleted (STAT). */
+size_t spool_live_count(const struct spool *sp);
+uint64_t spool_live_size(const struct spool *sp);
+
+/*
+ * The stored bytes of message IDX, storage artefacts removed (no mbox
+ * "From " line, no separator blank line), line ends as stored (LF or CRLF).
+ * Turn them into the wire form with wire.h.  The bytes stay valid until the
+ * next spool_read or spool_close on this spool.
+ */
+enum spool_err spool_read(struct spool *sp, size_t idx,
+                          const unsigned char **data_r, size_t *len_r);
+
+/*
+ * Removes the messages marked deleted, then closes the spool (always, even
+ * on error).  Never loses an unmarked message: a crash at any instant
+ * leaves the old or the new maildrop.  Returns SPOOL_OK if every marked
+ * message is gone.
+ */
+enum spool_err spool_commit(struct spool *sp);
+
+/* Closes without deleting anything; releases the session lock. */
+void spool_close(struct spool *sp);
+
+/*
+ * Appends one message to USER's default maildrop under the same locks a
+ * session and the MTAs use; a reader never sees it half-written.  MSG is
+ * the RFC 5322 message, optionally preceded by an mbox "From " line, which
+ * is then used as the envelope; SENDER (may be NULL) names the envelope
+ * sender otherwise.  SPOOL_EINVAL for empty or malformed input.
+ */
+enum spool_err spool_deliver(const struct spool_where *w, const char *user,
+                             const char *sender,
+                             const unsigned char *msg, size_t len);
+
+/* Expands TEMPLATE's %u with USER into BUF; false if it does not fit or
+ * USER could escape the template (contains "/" or is "." or ".."). */
+bool spool_expand(const char *template, const char *user, char *buf,
+                  size_t bufsz);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * The user database: a Dovecot passwd-file compatible file of lines
+ * "user:{SCHEME}secret[:more fields]" (CONTRACT.md).  Schemes: PLAIN and
+ * CLEARTEXT (the secret itself), CRYPT and its aliases (SHA512-CRYPT,
+ * SHA256-CRYPT, MD5-CRYPT, BLF-CRYPT, DES-CRYPT): anything crypt(3)
+ * verifies.  A secret without a {SCHEME} is CRYPT, as in Dovecot.
+ *
+ * Rules enforced here: the file is read afresh for each check, so edits
+ * take effect at once; an unknown user costs the same work as a known one
+ * (a dummy crypt); secrets are compared in constant time and wiped after
+ * use; nothing here logs a secret.
+ */
+#ifndef AUTH_H
+#define AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "params.h"
+
+enum auth_result {
+	AUTH_OK = 0,
+	AUTH_FAIL,     /* unknown user, wrong secret, scheme unusable */
+	AUTH_TEMPFAIL, /* the user database could not be read */
+};
+
+/* USER/PASS, SASL PLAIN and LOGIN, POP1 and POP2 logins. */
+enum auth_result auth_check_password(const char *passwd_path,
+                                     const char *user, const char *password);
+
+/* APOP (RFC 1939 §7): DIGEST_HEX is the client's 32 hex characters;
+ * needs a {PLAIN} secret, otherwise AUTH_FAIL as for a wrong digest. */
+enum auth_result auth_check_apop(const char *passwd_path, const char *user,
+                                 const char *timestamp,
+                                 const char *digest_hex);
+
+/* CRAM-MD5 (RFC 2195): the client's hex HMAC-MD5 of CHALLENGE. */
+enum auth_result auth_check_cram_md5(const char *passwd_path,
+                                     const char *user, const char *challenge,
+                                     const char *digest_hex);
+
+/* Whether USER has an entry (deliver: exit 67 when not). */
+enum auth_result auth_user_exists(const char *passwd_path, const char *user);
+
+/* Constant-time comparison of two NUL-terminated strings. */
+bool auth_equal(const char *a, const char *b);
+
+/* Overwrites BUF in a way the compiler may not drop. */
+void auth_wipe(void *buf, size_t len);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * The configuration: "key value" lines (CONTRACT.md), loaded once at
+ * start-up and read-only afterwards.  Every key is listed, with its
+ * default and meaning, in docs/postoffice.conf.5.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "params.h"
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+
+enum proto_kind {
+	PROTO_POP3 = 0, /* RFC 1939 and extensions */
+	PROTO_POP2 = 1, /* port 109: RFC 918 (POP1) and RFC 937 (POP2) */
+};
+
+struct listen_addr {
+	enum proto_kind proto;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char text[80];  /* as written, e.g. "127.0.0.1:11110", "[::1]:11110" */
+};
+
+struct config {
+	char path[PATH_MAX];          /* the file it came from, or "(demo)" */
+	struct listen_addr listen[MAX_LISTENERS];
+	size_t nlisten;
+	char passwd[PATH_MAX];
+	char mailbox[PATH_MAX];
+	char folders[PATH_MAX];       /* "" when not configured */
+	char hostname[256];           /* for greetings; default: gethostname() */
+	int timeout_login;            /* seconds idle before login */
+	int timeout_idle;             /* seconds idle after login */
+	int auth_fail_delay_ms;
+	bool reuse_xuidl;             /* mbox: X-UIDL: header as unique id */
+};
+
+/* Fills C with the defaults. */
+void config_defaults(struct config *c);
+
+/*
+ * Loads PATH over the defaults.  On error returns false with a message
+ * that names the file and line in ERR.
+ */
+bool config_load(struct config *c, const char *path, char *err, size_t errsz);
+
+/* Parses "host:port" / "[v6]:port" into A; false if it is not valid. */
+bool config_parse_addr(const char *text, struct listen_addr *a);
+
+#endif

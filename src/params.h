@@ -1,0 +1,62 @@
+/*
+ * Every limit of postoffice in one place, each with the reason it has the
+ * value it has.  Values that operators tune live in the config instead
+ * (src/config.h); these are the compiled-in bounds.
+ */
+#ifndef PARAMS_H
+#define PARAMS_H
+
+/*
+ * Longest command line we accept, CRLF included.  RFC 1939 §3 allows 40
+ * octets per argument, RFC 2449 §4 raises commands to 255 octets, RFC 937
+ * p.12 allows 512 for POP2, and RFC 5034 §4 SASL continuation lines carry
+ * base64 of up to three 255-octet PLAIN fields.  1024 covers all of them.
+ */
+#define LINE_MAX_OCTETS 1024
+
+/* Session input and output buffers: big enough that a pipelined batch of
+ * commands (RFC 2449 §6.6) and a large RETR go out in few system calls. */
+#define NETIO_INBUF  4096
+#define NETIO_OUTBUF 65536
+
+/* RFC 1939 §3: an autologout timer must be at least 10 minutes.  Both
+ * defaults honour it; operators may shorten the pre-login one. */
+#define DEFAULT_TIMEOUT_LOGIN 600
+#define DEFAULT_TIMEOUT_IDLE  600
+
+/* A client that stops reading while we write gets this long before the
+ * session is dropped; it is separate from the idle timer (PROTOCOLS 3.6). */
+#define WRITE_TIMEOUT 600
+
+/* Delay after every failed login, the same for unknown users and wrong
+ * passwords so the two cannot be told apart (RFC 1939 §13). */
+#define DEFAULT_AUTH_FAIL_DELAY_MS 1000
+
+/* Bad or unknown commands tolerated before the session is closed. */
+#define MAX_BAD_COMMANDS 20
+
+/* Failed logins tolerated on one connection before it is closed. */
+#define MAX_AUTH_FAILURES 5
+
+/* Listeners in one config: far more than any real host needs. */
+#define MAX_LISTENERS 32
+
+/* Longest user name; longer ones are refused before any lookup. */
+#define USER_MAX 64
+
+/* Longest password or shared secret we handle. */
+#define SECRET_MAX 256
+
+/* RFC 1939 §7: a unique-id is 1 to 70 octets in 0x21..0x7E. */
+#define UID_MAX 70
+
+/* Retries for a busy mbox lock (dotlock or fcntl) before the operation
+ * reports a temporary failure; an MTA appending holds it only briefly. */
+#define LOCK_TRIES      10
+#define LOCK_RETRY_MS   200
+
+/* A dotlock older than this whose owner cannot be proven alive is stale
+ * (Postfix uses 500 s; procmail 17 min): break it. */
+#define DOTLOCK_STALE_SECONDS 300
+
+#endif

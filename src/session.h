@@ -1,0 +1,41 @@
+/*
+ * What a protocol front-end gets to serve one connection: the session I/O
+ * and the parts of the configuration it may use.  Front-ends reach mail
+ * only through spool.h and users only through auth.h.
+ */
+#ifndef SESSION_H
+#define SESSION_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "netio.h"
+#include "spool.h"
+
+struct session_stats {
+	char user[USER_MAX + 1];
+	unsigned retrieved;
+	uint64_t octets;
+	unsigned deleted;
+	const char *end;     /* how it ended: "quit", "eof", "timeout", ... */
+};
+
+struct session_env {
+	const struct config *cfg;
+	struct spool_where where;
+	const char *peer;           /* client address, for logs */
+	struct session_stats stats;
+};
+
+/* Serves one connection on (rfd, wfd) and logs its end; never exits. */
+void session_run(const struct config *cfg, enum proto_kind proto, int rfd,
+                 int wfd, const char *peer);
+
+/* Front-ends (proto/). */
+void pop3_serve(struct netio *io, struct session_env *env);
+void port109_serve(struct netio *io, struct session_env *env);
+
+/* Sleeps the configured failed-login delay (same for every failure). */
+void session_fail_delay(const struct session_env *env);
+
+#endif
