@@ -1,0 +1,225 @@
+/*
+ * POP3 TRANSACTION and UPDATE states (RFC 1939 §5, §6, §7).  Message
+ * numbers on the wire (msn) are 1-based; the spool's indexes are 0-based.
+ */
+#include "pop3.h"
+
+#include <string.h>
+
+#include "log.h"
+#include "msgnum.h"
+#include "wire.h"
+
+/* Resolves a message-number argument to an undeleted message. */
+static bool
+lookup(struct pop3 *p, const char *arg, size_t *idx_r)
+{
+	uint64_t v;
+	if (!msgnum_parse(arg, &v)) {
+		pop3_err(p, "Invalid message number");
+		return false;
+	}
+	if (!msgnum_index(arg, spool_count(p->spool), idx_r)) {
+		pop3_err(p, "No such message");
+		return false;
+	}
+	if (spool_is_deleted(p->spool, *idx_r)) {
+		pop3_err(p, "Message %zu has been deleted", *idx_r + 1);
+		return false;
+	}
+	return true;
+}
+
+int
+pop3_cmd_stat(void *sess, int argc, char **argv)
+{
+	struct pop3 *p = sess;
+	(void)argc;
+	(void)argv;
+	/* RFC 1939 §5: nothing may follow the size. */
+	pop3_ok(p, "%zu %llu", spool_live_count(p->spool),
+	        (unsigned long long)spool_live_size(p->spool));
+	return POP3_CONTINUE;
+}
+
+int
+pop3_cmd_list(void *sess, int argc, char **argv)
+{
+	struct pop3 *p = sess;
+	size_t idx;
+	if (argc == 2) {
+		if (lookup(p, argv[1], &idx))
+			pop3_ok(p, "%zu %llu", idx + 1,
+			        (unsigned long long)spool_size(p->spool, idx));
+		return POP3_CONTINUE;
+	}
+	pop3_ok(p, "%zu messages (%llu octets)", spool_live_count(p->spool),
+	        (unsigned long long)spool_live_size(p->spool));
+	for (idx = 0; idx < spool_count(p->spool); idx++)
+		if (!spool_is_deleted(p->spool, idx))
+			netio_printf(p->io, "%zu %llu\r\n", idx + 1,
+			             (unsigned long long)spool_size(p->spool, idx));
+	netio_puts(p->io, ".\r\n");
+	return POP3_CONTINUE;
+}
+
+int
+pop3_cmd_uidl(void *sess, int argc, char **argv)
+{
+	struct pop3 *p = sess;
+	size_t idx;
+	if (argc == 2) {
+		if (lookup(p, argv[1], &idx))
+			pop3_ok(p, "%zu %s", idx + 1, spool_uid(p->spool, idx));
+		return POP3_CONTINUE;
+	}
+	pop3_ok(p, "Unique-id listing follows");
+	for (idx = 0; idx < spool_count(p->spool); idx++)
+		if (!spool_is_deleted(p->spool, idx))
+			netio_printf(p->io, "%zu %s\r\n", idx + 1,
+			             spool_uid(p->spool, idx));
+	netio_puts(p->io, ".\r\n");
+	return POP3_CONTINUE;
+}
+
+/* Reads a message for RETR or TOP; answers the error itself. */
+static bool
+read_message(struct pop3 *p, size_t idx, const unsigned char **data_r,
+             size_t *len_r)
+{
+	enum spool_err e = spool_read(p->spool, idx, data_r, len_r);
+	if (e == SPOOL_OK)
+		return true;
+	log_warn("reading message %zu: %s", idx + 1, spool_strerror(e));
+	pop3_err(p, "[SYS/TEMP] Message %zu cannot be read now", idx + 1);
+	return false;
+}
+
+/*
+ * Sends the transmitted form of DATA, dot-stuffed (RFC 1939 §3), then the
+ * terminating line.  MAX_BODY_LINES limits the lines after the header's
+ * blank line (TOP); UINT64_MAX sends everything.
+ */
+static void
+send_message(struct pop3 *p, const unsigned char *data, size_t len,
+             uint64_t max_body_lines)
+{
+	struct wire_line line;
+	size_t pos = 0;
+	bool in_body = false;
+	uint64_t body_lines = 0;
+
+	while (wire_next_line(data, len, &pos, &line)) {
+		if (in_body && body_lines++ >= max_body_lines)
+			break;
+		if (line.len > 0 && line.p[0] == '.')
+			netio_write(p->io, ".", 1);
+		netio_write(p->io, line.p, line.len);
+		netio_write(p->io, "\r\n", 2);
+		if (!in_body && line.len == 0)
+			in_body = true;
+	}
+	netio_puts(p->io, ".\r\n");
+}
+
+int
+pop3_cmd_retr(void *sess, int argc, char **argv)
+{
+	struct pop3 *p = sess;
+	const unsigned char *data;
+	size_t idx, len;
+	(void)argc;
+	if (!lookup(p, argv[1], &idx) || !read_message(p, idx, &data, &len))
+		return POP3_CONTINUE;
+	uint64_t size = spool_size(p->spool, idx);
+	/* Netscape reads the size from this line. */
+	pop3_ok(p, "%llu octets", (unsigned long long)size);
+	send_message(p, data, len, UINT64_MAX);
+	p->env->stats.retrieved++;
+	p->env->stats.octets += size;
+	return POP3_CONTINUE;
+}
+
+/* RFC 1939 §7 TOP msg n: the header, its blank line, n body lines; TOP
+ * output is always a prefix of RETR output (PROTOCOLS.md 3.6). */
+int
+pop3_cmd_top(void *sess, int argc, char **argv)
+{
+	struct pop3 *p = sess;
+	const unsigned char *data;
+	size_t idx, len;
+	uint64_t n;
+	(void)argc;
+	if (!msgnum_parse(argv[2], &n)) {
+		pop3_err(p, "Invalid line count");
+		return POP3_CONTINUE;
+	}
+	if (!lookup(p, argv[1], &idx) || !read_message(p, idx, &data, &len))
+		return POP3_CONTINUE;
+	pop3_ok(p, "Top of message %zu follows", idx + 1);
+	send_message(p, data, len, n);
+	return POP3_CONTINUE;
+}
+
+int
+pop3_cmd_dele(void *sess, int argc, char **argv)
+{
+	struct pop3 *p = sess;
+	size_t idx;
+	(void)argc;
+	if (!lookup(p, argv[1], &idx))
+		return POP3_CONTINUE;
+	spool_set_deleted(p->spool, idx, true);
+	pop3_ok(p, "Message %zu deleted", idx + 1);
+	return POP3_CONTINUE;
+}
+
+int
+pop3_cmd_noop(void *sess, int argc, char **argv)
+{
+	struct pop3 *p = sess;
+	(void)argc;
+	(void)argv;
+	pop3_ok(p, "Still here");
+	return POP3_CONTINUE;
+}
+
+int
+pop3_cmd_rset(void *sess, int argc, char **argv)
+{
+	struct pop3 *p = sess;
+	(void)argc;
+	(void)argv;
+	spool_undelete_all(p->spool);
+	pop3_ok(p, "Maildrop has %zu messages (%llu octets)",
+	        spool_live_count(p->spool),
+	        (unsigned long long)spool_live_size(p->spool));
+	return POP3_CONTINUE;
+}
+
+/* RFC 1939 §6: QUIT in TRANSACTION enters UPDATE; only now is anything
+ * removed, and a failure never removes an unmarked message. */
+int
+pop3_cmd_quit(void *sess, int argc, char **argv)
+{
+	struct pop3 *p = sess;
+	(void)argc;
+	(void)argv;
+	unsigned marked = (unsigned)(spool_count(p->spool) - spool_live_count(p->spool));
+	pop3_set_state(p, POP3_UPDATE);
+	enum spool_err e = spool_commit(p->spool);
+	p->spool = NULL;
+	p->env->stats.end = "quit";
+	if (e == SPOOL_OK) {
+		p->env->stats.deleted = marked;
+		pop3_ok(p, "postoffice signing off (%u messages deleted)", marked);
+	} else if (e == SPOOL_ECHANGED) {
+		log_warn("commit refused: %s", spool_strerror(e));
+		pop3_err(p, "[SYS/TEMP] Maildrop was changed by another program; "
+		            "nothing deleted");
+	} else {
+		log_warn("commit failed: %s", spool_strerror(e));
+		pop3_err(p, "[SYS/TEMP] Some deleted messages not removed");
+	}
+	return POP3_CLOSE;
+}

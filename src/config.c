@@ -1,0 +1,265 @@
+/* The config file reader; keys and defaults are documented in
+ * docs/postoffice.conf.5 and CONTRACT.md. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->path, sizeof(c->path), "(defaults)");
+	if (gethostname(c->hostname, sizeof(c->hostname) - 1) != 0 || !c->hostname[0])
+		snprintf(c->hostname, sizeof(c->hostname), "localhost");
+	c->timeout_login = DEFAULT_TIMEOUT_LOGIN;
+	c->timeout_idle = DEFAULT_TIMEOUT_IDLE;
+	c->auth_fail_delay_ms = DEFAULT_AUTH_FAIL_DELAY_MS;
+}
+
+/* Strict decimal: digits only, no sign, no overflow past MAX. */
+static bool
+parse_uint(const char *s, long max, long *v_r)
+{
+	long v = 0;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (!isdigit((unsigned char)*s))
+			return false;
+		if (v > (max - (*s - '0')) / 10)
+			return false;
+		v = v * 10 + (*s - '0');
+	}
+	*v_r = v;
+	return true;
+}
+
+bool
+config_parse_addr(const char *text, struct listen_addr *a)
+{
+	char host[64];
+	const char *port;
+
+	memset(a, 0, sizeof(*a));
+	if (strlen(text) >= sizeof(a->text))
+		return false;
+	if (text[0] == '[') {
+		const char *end = strchr(text, ']');
+		if (!end || end[1] != ':' || (size_t)(end - text - 1) >= sizeof(host))
+			return false;
+		memcpy(host, text + 1, (size_t)(end - text - 1));
+		host[end - text - 1] = '\0';
+		port = end + 2;
+	} else {
+		const char *colon = strrchr(text, ':');
+		if (!colon || (size_t)(colon - text) >= sizeof(host))
+			return false;
+		memcpy(host, text, (size_t)(colon - text));
+		host[colon - text] = '\0';
+		port = colon + 1;
+	}
+	long p;
+	if (!parse_uint(port, 65535, &p))
+		return false;
+
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&a->addr;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&a->addr;
+	if (text[0] != '[' && inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((unsigned short)p);
+		a->addrlen = sizeof(*v4);
+	} else if (text[0] == '[' && inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((unsigned short)p);
+		a->addrlen = sizeof(*v6);
+	} else {
+		return false;
+	}
+	snprintf(a->text, sizeof(a->text), "%s", text);
+	return true;
+}
+
+static bool
+set_path(char *dst, size_t dstsz, const char *v, const char **why)
+{
+	if (v[0] != '/') {
+		*why = "must be an absolute path";
+		return false;
+	}
+	if (strlen(v) >= dstsz) {
+		*why = "path too long";
+		return false;
+	}
+	memcpy(dst, v, strlen(v) + 1);
+	return true;
+}
+
+static bool
+set_seconds(int *dst, const char *v, long min, const char **why)
+{
+	long n;
+	if (!parse_uint(v, 86400, &n) || n < min) {
+		*why = min > 0 ? "must be a whole number of seconds, at least the minimum"
+		               : "must be a whole number of seconds";
+		return false;
+	}
+	*dst = (int)n;
+	return true;
+}
+
+static bool
+set_bool(bool *dst, const char *v, const char **why)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
+		*dst = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
+		*dst = false;
+	else {
+		*why = "must be yes or no";
+		return false;
+	}
+	return true;
+}
+
+static bool
+set_listen(struct config *c, const char *v, const char **why)
+{
+	char kind[8];
+	const char *sp = strchr(v, ' ');
+	if (!sp || (size_t)(sp - v) >= sizeof(kind)) {
+		*why = "expected 'listen pop3|pop2 ADDRESS:PORT'";
+		return false;
+	}
+	memcpy(kind, v, (size_t)(sp - v));
+	kind[sp - v] = '\0';
+	while (*sp == ' ')
+		sp++;
+	if (c->nlisten == MAX_LISTENERS) {
+		*why = "too many listen lines";
+		return false;
+	}
+	struct listen_addr *a = &c->listen[c->nlisten];
+	if (!config_parse_addr(sp, a)) {
+		*why = "bad address: expected 1.2.3.4:PORT or [v6]:PORT";
+		return false;
+	}
+	if (!strcmp(kind, "pop3"))
+		a->proto = PROTO_POP3;
+	else if (!strcmp(kind, "pop2"))
+		a->proto = PROTO_POP2;
+	else {
+		*why = "protocol must be pop3 or pop2";
+		return false;
+	}
+	c->nlisten++;
+	return true;
+}
+
+static bool
+apply(struct config *c, const char *key, const char *v, const char **why)
+{
+	if (!strcmp(key, "listen"))
+		return set_listen(c, v, why);
+	if (!strcmp(key, "passwd"))
+		return set_path(c->passwd, sizeof(c->passwd), v, why);
+	if (!strcmp(key, "mailbox"))
+		return set_path(c->mailbox, sizeof(c->mailbox), v, why);
+	if (!strcmp(key, "folders"))
+		return set_path(c->folders, sizeof(c->folders), v, why);
+	if (!strcmp(key, "hostname")) {
+		if (strlen(v) >= sizeof(c->hostname) || strpbrk(v, " <>")) {
+			*why = "must be a host name";
+			return false;
+		}
+		snprintf(c->hostname, sizeof(c->hostname), "%s", v);
+		return true;
+	}
+	if (!strcmp(key, "timeout_login"))
+		return set_seconds(&c->timeout_login, v, 1, why);
+	if (!strcmp(key, "timeout_idle"))
+		/* RFC 1939 §3: an autologout timer is at least 10 minutes. */
+		return set_seconds(&c->timeout_idle, v, 600, why);
+	if (!strcmp(key, "auth_fail_delay")) {
+		long ms;
+		if (!parse_uint(v, 60000, &ms)) {
+			*why = "must be milliseconds, 0 to 60000";
+			return false;
+		}
+		c->auth_fail_delay_ms = (int)ms;
+		return true;
+	}
+	if (!strcmp(key, "reuse_xuidl"))
+		return set_bool(&c->reuse_xuidl, v, why);
+	*why = "unknown key";
+	return false;
+}
+
+bool
+config_load(struct config *c, const char *path, char *err, size_t errsz)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return false;
+	}
+	snprintf(c->path, sizeof(c->path), "%s", path);
+
+	char line[4096];
+	unsigned lineno = 0;
+	bool ok = true;
+	while (ok && fgets(line, sizeof(line), f)) {
+		lineno++;
+		size_t n = strlen(line);
+		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
+			snprintf(err, errsz, "%s:%u: line too long", path, lineno);
+			ok = false;
+			break;
+		}
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		/* Trim, and turn tabs into spaces so "key\tvalue" works. */
+		for (char *p = line; *p; p++)
+			if (*p == '\t' || *p == '\r' || *p == '\n')
+				*p = ' ';
+		char *key = line;
+		while (*key == ' ')
+			key++;
+		n = strlen(key);
+		while (n > 0 && key[n - 1] == ' ')
+			key[--n] = '\0';
+		if (!*key)
+			continue;
+		char *val = strchr(key, ' ');
+		if (!val) {
+			snprintf(err, errsz, "%s:%u: '%s' needs a value", path, lineno, key);
+			ok = false;
+			break;
+		}
+		*val++ = '\0';
+		while (*val == ' ')
+			val++;
+		const char *why = "invalid";
+		if (!apply(c, key, val, &why)) {
+			snprintf(err, errsz, "%s:%u: %s: %s", path, lineno, key, why);
+			ok = false;
+		}
+	}
+	if (ok && ferror(f)) {
+		snprintf(err, errsz, "%s: read error", path);
+		ok = false;
+	}
+	fclose(f);
+	if (ok && (!c->passwd[0] || !c->mailbox[0])) {
+		snprintf(err, errsz, "%s: 'passwd' and 'mailbox' are required", path);
+		ok = false;
+	}
+	return ok;
+}

@@ -1,0 +1,126 @@
+/* The command line: serve, deliver, --version, --help (CONTRACT.md). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "deliver.h"
+#include "demo.h"
+#include "log.h"
+#include "server.h"
+
+#define POSTOFFICE_VERSION "0.1.0"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	  "usage: postoffice serve [-c FILE] [--inetd pop3|pop2]\n"
+	  "       postoffice deliver -c FILE [-f SENDER] USER < MESSAGE\n"
+	  "       postoffice --version | --help\n"
+	  "\n"
+	  "serve            run the daemon in the foreground, logging to stderr;\n"
+	  "                 without -c: the demo on 127.0.0.1 ports 1110 (POP3)\n"
+	  "                 and 1109 (POP1/POP2), user demo, password demo\n"
+	  "  -c FILE        the configuration (see postoffice.conf(5))\n"
+	  "  --inetd PROTO  serve one session on stdin/stdout: pop3, or pop2 for\n"
+	  "                 port 109 (POP1 or POP2, told by the first command)\n"
+	  "deliver          append one message to USER's maildrop; exits 0, or\n"
+	  "                 67 no such user, 65 malformed, 75 try again later\n"
+	  "  -f SENDER      the envelope sender for the mbox From line\n");
+}
+
+static int
+cmd_serve(int argc, char **argv)
+{
+	const char *file = NULL, *inetd = NULL;
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "-c") && i + 1 < argc)
+			file = argv[++i];
+		else if (!strcmp(argv[i], "--inetd") && i + 1 < argc)
+			inetd = argv[++i];
+		else {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	enum proto_kind proto = PROTO_POP3;
+	if (inetd) {
+		if (!strcmp(inetd, "pop3"))
+			proto = PROTO_POP3;
+		else if (!strcmp(inetd, "pop2"))
+			proto = PROTO_POP2;
+		else {
+			fprintf(stderr, "postoffice: --inetd takes pop3 or pop2\n");
+			return EXIT_USAGE;
+		}
+	}
+
+	static struct config cfg;
+	char err[PATH_MAX + 256];
+	config_defaults(&cfg);
+	bool ok = file ? config_load(&cfg, file, err, sizeof(err))
+	               : demo_prepare(&cfg, err, sizeof(err));
+	if (!ok) {
+		fprintf(stderr, "postoffice: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	log_init("postoffice", false);
+	return inetd ? server_inetd(&cfg, proto) : server_run(&cfg);
+}
+
+static int
+cmd_deliver(int argc, char **argv)
+{
+	const char *file = NULL, *sender = NULL, *user = NULL;
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "-c") && i + 1 < argc)
+			file = argv[++i];
+		else if (!strcmp(argv[i], "-f") && i + 1 < argc)
+			sender = argv[++i];
+		else if (!user && argv[i][0] != '-')
+			user = argv[i];
+		else {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (!file || !user) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	static struct config cfg;
+	char err[PATH_MAX + 256];
+	config_defaults(&cfg);
+	if (!config_load(&cfg, file, err, sizeof(err))) {
+		fprintf(stderr, "postoffice: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	log_init("postoffice", false);
+	return deliver_run(&cfg, user, sender, 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("postoffice %s\n", POSTOFFICE_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "serve"))
+		return cmd_serve(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "deliver"))
+		return cmd_deliver(argc - 2, argv + 2);
+	fprintf(stderr, "postoffice: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

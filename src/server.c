@@ -1,0 +1,287 @@
+/*
+ * The daemon.  Process model: the parent only accepts and reaps; each
+ * session runs in its own forked child, so a crash or a hang in one session
+ * never touches another, and per-session state needs no locking.  Signals
+ * reach the parent's poll loop through a self-pipe.
+ */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "netio.h"
+#include "session.h"
+
+static int sig_pipe[2] = { -1, -1 };
+
+/* The live session processes, so a stop can signal exactly them (never
+ * the process group: a test harness or a shell may share it). */
+struct children {
+	pid_t *pid;
+	size_t n, cap;
+};
+static volatile sig_atomic_t stop_flag;
+
+static void
+on_parent_signal(int sig)
+{
+	int saved = errno;
+	if (sig == SIGTERM || sig == SIGINT)
+		stop_flag = 1;
+	if (sig_pipe[1] >= 0)
+		(void)!write(sig_pipe[1], "x", 1);
+	errno = saved;
+}
+
+static void
+on_child_term(int sig)
+{
+	(void)sig;
+	netio_stop_requested = 1;
+}
+
+static void
+set_handler(int sig, void (*fn)(int))
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a blocked poll() must see the signal. */
+	sigaction(sig, &sa, NULL);
+}
+
+static void
+format_addr(const struct sockaddr *sa, char *buf, size_t bufsz)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *v4 = (const void *)sa;
+		inet_ntop(AF_INET, &v4->sin_addr, host, sizeof(host));
+		port = ntohs(v4->sin_port);
+		snprintf(buf, bufsz, "%s:%u", host, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *v6 = (const void *)sa;
+		inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof(host));
+		port = ntohs(v6->sin6_port);
+		snprintf(buf, bufsz, "[%s]:%u", host, port);
+	} else {
+		snprintf(buf, bufsz, "local");
+	}
+}
+
+static int
+open_listener(const struct listen_addr *a)
+{
+	int fd = socket(a->addr.ss_family, SOCK_STREAM, 0);
+	if (fd < 0) {
+		log_errno("socket for %s", a->text);
+		return -1;
+	}
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (a->addr.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&a->addr, a->addrlen) != 0) {
+		log_errno("cannot listen on %s", a->text);
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, 128) != 0) {
+		log_errno("listen on %s", a->text);
+		close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+
+	/* Say where we really listen: port 0 in the config picks a free
+	 * port, which the tests read from this line. */
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char where[80];
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	format_addr((struct sockaddr *)&ss, where, sizeof(where));
+	log_info("listening %s %s", a->proto == PROTO_POP3 ? "pop3" : "pop2", where);
+	return fd;
+}
+
+/* Child side of an accepted connection; never returns. */
+static void
+run_child(const struct config *cfg, const int *fds, size_t nfds, int conn,
+          enum proto_kind proto, const struct sockaddr *peer)
+{
+	char peer_text[80];
+	for (size_t i = 0; i < nfds; i++)
+		close(fds[i]);
+	close(sig_pipe[0]);
+	close(sig_pipe[1]);
+	sig_pipe[0] = sig_pipe[1] = -1;
+	set_handler(SIGTERM, on_child_term);
+	set_handler(SIGINT, on_child_term);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	format_addr(peer, peer_text, sizeof(peer_text));
+	/* Sockets stay blocking in the session: netio polls before I/O. */
+	fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) & ~O_NONBLOCK);
+	session_run(cfg, proto, conn, conn, peer_text);
+	close(conn);
+	_exit(0);
+}
+
+static void
+accept_one(const struct config *cfg, const int *fds, size_t nfds, size_t i,
+           struct children *ch)
+{
+	struct sockaddr_storage peer;
+	socklen_t pl = sizeof(peer);
+	int conn = accept(fds[i], (struct sockaddr *)&peer, &pl);
+	if (conn < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
+		    && errno != ECONNABORTED)
+			log_errno("accept");
+		return;
+	}
+	if (ch->n == ch->cap) {
+		size_t cap = ch->cap ? ch->cap * 2 : 64;
+		pid_t *grown = realloc(ch->pid, cap * sizeof(*grown));
+		if (!grown) {
+			log_errno("cannot track another session");
+			close(conn);
+			return;
+		}
+		ch->pid = grown;
+		ch->cap = cap;
+	}
+	pid_t pid = fork();
+	if (pid == 0)
+		run_child(cfg, fds, nfds, conn, cfg->listen[i].proto,
+		          (struct sockaddr *)&peer);
+	if (pid < 0)
+		log_errno("fork");
+	else
+		ch->pid[ch->n++] = pid;
+	close(conn);
+}
+
+static void
+reap(struct children *ch)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (size_t k = 0; k < ch->n; k++)
+			if (ch->pid[k] == pid) {
+				ch->pid[k] = ch->pid[--ch->n];
+				break;
+			}
+		if (WIFSIGNALED(status))
+			log_warn("session process %ld killed by signal %d",
+			         (long)pid, WTERMSIG(status));
+	}
+}
+
+/* SIGTERM: ask every session to end, then wait for them briefly. */
+static void
+stop_children(struct children *ch)
+{
+	for (size_t k = 0; k < ch->n; k++)
+		kill(ch->pid[k], SIGTERM);
+	for (int i = 0; i < 100 && ch->n > 0; i++) {
+		struct timespec ts = { 0, 50 * 1000000L };
+		nanosleep(&ts, NULL);
+		reap(ch);
+	}
+	free(ch->pid);
+}
+
+int
+server_run(const struct config *cfg)
+{
+	int fds[MAX_LISTENERS];
+	struct pollfd pfd[MAX_LISTENERS + 1];
+	size_t n = cfg->nlisten;
+	struct children children = { NULL, 0, 0 };
+
+	if (n == 0) {
+		log_warn("%s: no 'listen' lines: nothing to serve", cfg->path);
+		return 1;
+	}
+	if (pipe(sig_pipe) != 0) {
+		log_errno("pipe");
+		return 1;
+	}
+	for (int k = 0; k < 2; k++) {
+		fcntl(sig_pipe[k], F_SETFL, O_NONBLOCK);
+		fcntl(sig_pipe[k], F_SETFD, FD_CLOEXEC);
+	}
+	for (size_t i = 0; i < n; i++) {
+		fds[i] = open_listener(&cfg->listen[i]);
+		if (fds[i] < 0) {
+			while (i-- > 0)
+				close(fds[i]);
+			return 1;
+		}
+	}
+	set_handler(SIGTERM, on_parent_signal);
+	set_handler(SIGINT, on_parent_signal);
+	set_handler(SIGCHLD, on_parent_signal);
+	signal(SIGPIPE, SIG_IGN);
+	log_info("postoffice ready (config %s)", cfg->path);
+
+	while (!stop_flag) {
+		for (size_t i = 0; i < n; i++)
+			pfd[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+		pfd[n] = (struct pollfd){ .fd = sig_pipe[0], .events = POLLIN };
+		int r = poll(pfd, n + 1, -1);
+		if (r < 0 && errno != EINTR) {
+			log_errno("poll");
+			break;
+		}
+		if (r > 0 && (pfd[n].revents & POLLIN)) {
+			char drain[64];
+			while (read(sig_pipe[0], drain, sizeof(drain)) > 0)
+				;
+		}
+		reap(&children);
+		if (stop_flag)
+			break;
+		for (size_t i = 0; r > 0 && i < n; i++)
+			if (pfd[i].revents & POLLIN)
+				accept_one(cfg, fds, n, i, &children);
+	}
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+	stop_children(&children);
+	log_info("stopped");
+	return 0;
+}
+
+int
+server_inetd(const struct config *cfg, enum proto_kind proto)
+{
+	struct sockaddr_storage peer;
+	socklen_t pl = sizeof(peer);
+	char peer_text[80] = "stdin";
+
+	if (getpeername(0, (struct sockaddr *)&peer, &pl) == 0)
+		format_addr((struct sockaddr *)&peer, peer_text, sizeof(peer_text));
+	set_handler(SIGTERM, on_child_term);
+	set_handler(SIGINT, on_child_term);
+	signal(SIGPIPE, SIG_IGN);
+	session_run(cfg, proto, 0, 1, peer_text);
+	return 0;
+}
