@@ -76,9 +76,16 @@ dispatch_line(const struct dispatch_table *t, unsigned state, char *line,
 	if (*p)
 		*p++ = '\0';
 
+	/* A verb may have one row per state (POP3 QUIT means different
+	 * things before and after login): take the row for this state. */
 	const struct dispatch_row *row = dispatch_find(t, verb);
 	if (!row)
 		return DISPATCH_UNKNOWN;
+	for (const struct dispatch_row *r = row; r < t->rows + t->nrows; r++)
+		if ((r->states & state) && strcasecmp(r->verb, verb) == 0) {
+			row = r;
+			break;
+		}
 	if (row_r)
 		*row_r = row;
 	if (!(row->states & state))
