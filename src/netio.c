@@ -2,6 +2,7 @@
 #include "netio.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@ netio_init(struct netio *io, int rfd, int wfd)
 {
 	io->rfd = rfd;
 	io->wfd = wfd;
+	fcntl(rfd, F_SETFL, fcntl(rfd, F_GETFL) | O_NONBLOCK);
+	fcntl(wfd, F_SETFL, fcntl(wfd, F_GETFL) | O_NONBLOCK);
 	io->failed = false;
 	io->skip_lf = false;
 	io->in_start = io->in_end = io->out_len = 0;
@@ -152,6 +155,8 @@ fill(struct netio *io)
 	do
 		n = read(io->rfd, io->in + io->in_end, sizeof(io->in) - io->in_end);
 	while (n < 0 && errno == EINTR && !netio_stop_requested);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return NETIO_LINE; /* spurious wake-up: poll again */
 	if (n == 0)
 		return NETIO_EOF;
 	if (n < 0)

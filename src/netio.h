@@ -10,7 +10,9 @@
  * batch of commands (RFC 2449 §6.6) is answered in one write.
  *
  * Timeouts: the idle timer covers waiting for the client's next line; the
- * write timer covers a client that stops reading.  Both are poll() based.
+ * write timer covers a client that stops reading.  Both are poll() based,
+ * so the descriptors must be non-blocking (netio_init makes them so);
+ * otherwise a client that stops reading would block a write forever.
  * A SIGTERM sets netio_stop_requested and ends the session at the next
  * wait with NETIO_STOPPED.
  */

@@ -135,8 +135,6 @@ run_child(const struct config *cfg, const int *fds, size_t nfds, int conn,
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	format_addr(peer, peer_text, sizeof(peer_text));
-	/* Sockets stay blocking in the session: netio polls before I/O. */
-	fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) & ~O_NONBLOCK);
 	session_run(cfg, proto, conn, conn, peer_text);
 	close(conn);
 	_exit(0);
