@@ -1,0 +1,93 @@
+/*
+ * Inside the mailbox layer: the common struct spool and the table of
+ * functions a storage format fills in (mbox.c, maildir.c).  Front-ends
+ * never include this; they see only spool.h.
+ *
+ * spool.c owns the struct: it picks the backend, takes the session lock,
+ * and frees the message array.  A backend owns only what it opened itself
+ * (the mbox descriptor, the read buffer contents).
+ */
+#ifndef BACKEND_H
+#define BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "params.h"
+#include "spool.h"
+
+struct lock_session;
+
+struct spool_msg {
+	uint64_t size;             /* wire octets (wire.h) */
+	char uid[UID_MAX + 1];
+	char *given_uid;           /* proposed by the store (X-UIDL); owned */
+	char *envelope;            /* "From ..." without line end; owned */
+	bool deleted;
+	/* mbox: the From line starts at from, the content is [off, off+len),
+	 * and the next message (or the scanned end) starts at end. */
+	uint64_t from, off, len, end;
+	/* Maildir: file name in new/ (sub 0) or cur/ (sub 1); owned. */
+	char *name;
+	int sub;
+};
+
+struct spool {
+	const struct spool_backend *be;
+	char *path;                /* the maildrop: mbox file or Maildir */
+	struct lock_session *session;
+	struct spool_msg *msgs;
+	size_t count, cap;
+	bool reuse_xuidl;
+	/* spool_read's result; valid until the next read or close. */
+	unsigned char *buf;
+	size_t bufcap;
+	/* mbox: the descriptor kept from open (no lock held on it between
+	 * open and commit), the scanned length N, and identity/digest of
+	 * [0,N) so commit can tell whether another program rewrote it. */
+	int fd;
+	uint64_t scanned;
+	dev_t dev;
+	ino_t ino;
+	unsigned char digest[16];
+};
+
+struct spool_backend {
+	const char *name;
+	/* Fills sp->msgs from sp->path; the session lock is already held. */
+	enum spool_err (*open)(struct spool *sp);
+	enum spool_err (*read)(struct spool *sp, size_t idx,
+	                       const unsigned char **data_r, size_t *len_r);
+	/* Removes the messages marked deleted (at least one is). */
+	enum spool_err (*commit)(struct spool *sp);
+	/* Releases what open acquired, except what spool.c owns. */
+	void (*close)(struct spool *sp);
+	/* Appends one validated message: ENVELOPE is a "From " line without
+	 * its line end, or NULL to build one from SENDER. */
+	enum spool_err (*deliver)(const char *path, const char *envelope,
+	                          const char *sender,
+	                          const unsigned char *msg, size_t len);
+};
+
+extern const struct spool_backend mbox_backend;
+extern const struct spool_backend maildir_backend;
+
+/* Helpers for the backends, in spool.c. */
+enum spool_err spool_from_errno(int err);
+struct spool_msg *spool_msg_add(struct spool *sp);
+bool spool_buf_reserve(struct spool *sp, size_t len);
+/* Takes unique given_uids, then suffixes duplicates; call after open.
+ * False when out of memory. */
+bool spool_uids_unique(struct spool *sp);
+bool spool_uid_valid(const unsigned char *s, size_t len);
+void spool_md5_hex_uid(const void *data, size_t len, char uid[UID_MAX + 1]);
+char *spool_envelope_make(const char *sender, time_t when);
+/* A + B + C (C may be NULL) in fresh memory, NULL when out of memory. */
+char *spool_strcat3(const char *a, const char *b, const char *c);
+enum spool_err spool_write_all(int fd, const unsigned char *p, size_t len);
+enum spool_err spool_fsync_dir(const char *path);
+
+#endif

@@ -1,0 +1,239 @@
+/*
+ * The Berkeley mbox backend: open (scan a snapshot), read, commit
+ * (rewrite without the deleted messages).  Format: mbox.h; delivery:
+ * mbox_deliver.c; locks: lock.h.
+ *
+ * Ownership: sp->fd is the mbox as opened at scan time, kept open and
+ * unlocked for the whole session; the MTA locks are taken again, on a
+ * fresh descriptor, only inside mbox_commit.
+ */
+#include "mbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lock.h"
+#include "wire.h"
+
+/* Copy buffer of the commit. */
+#define MBOX_COPY_BUF 65536
+
+static enum spool_err
+mbox_open(struct spool *sp)
+{
+	struct lock_mta l;
+	enum spool_err e = lock_mta_take(sp->path, false, &l);
+	if (e == SPOOL_ENOENT)
+		return SPOOL_OK; /* removed since spool_open looked: empty */
+	if (e != SPOOL_OK)
+		return e;
+
+	/* Under the MTA locks nobody appends: [0, N) is a consistent
+	 * snapshot.  Mail appended later stays beyond N, unseen. */
+	struct stat st;
+	if (fstat(l.fd, &st) == -1) {
+		e = SPOOL_ETEMP;
+	} else {
+		sp->dev = st.st_dev;
+		sp->ino = st.st_ino;
+		sp->scanned = (uint64_t)st.st_size;
+		e = mbox_scan(sp, l.fd);
+	}
+	lock_mta_release(&l);
+	if (e != SPOOL_OK)
+		close(l.fd);
+	else
+		sp->fd = l.fd;
+	return e;
+}
+
+/* The path must still name the file we scanned, at least N octets long. */
+static bool
+mbox_unchanged(const struct spool *sp)
+{
+	struct stat st;
+	return lstat(sp->path, &st) == 0 && st.st_dev == sp->dev &&
+	       st.st_ino == sp->ino && (uint64_t)st.st_size >= sp->scanned;
+}
+
+static enum spool_err
+mbox_read(struct spool *sp, size_t idx, const unsigned char **data_r,
+          size_t *len_r)
+{
+	const struct spool_msg *m = &sp->msgs[idx];
+
+	if (!mbox_unchanged(sp))
+		return SPOOL_ECHANGED;
+	if (m->len >= SIZE_MAX || !spool_buf_reserve(sp, (size_t)m->len))
+		return SPOOL_ETEMP;
+	size_t got = 0, len = (size_t)m->len;
+	while (got < len) {
+		ssize_t n = pread(sp->fd, sp->buf + got, len - got,
+		                  (off_t)(m->off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? SPOOL_ECHANGED : SPOOL_ETEMP;
+		got += (size_t)n;
+	}
+	/* Cheap guard against an in-place edit by a program that ignores
+	 * locks: the size announced at open must still be true. */
+	if (wire_size(sp->buf, len) != m->size)
+		return SPOOL_ECHANGED;
+	*data_r = sp->buf;
+	*len_r = len;
+	return SPOOL_OK;
+}
+
+/* Copies [from, to) of IN to OUT. */
+static enum spool_err
+mbox_copy(int in, int out, uint64_t from, uint64_t to, unsigned char *buf)
+{
+	while (from < to) {
+		size_t want = to - from < MBOX_COPY_BUF ? (size_t)(to - from)
+		                                        : MBOX_COPY_BUF;
+		ssize_t n = pread(in, buf, want, (off_t)from);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return SPOOL_ETEMP;
+		enum spool_err e = spool_write_all(out, buf, (size_t)n);
+		if (e != SPOOL_OK)
+			return e;
+		from += (uint64_t)n;
+	}
+	return SPOOL_OK;
+}
+
+/* Writes the kept messages of [0, N) and all of [N, EOF) to OUT, each
+ * message exactly as stored (From line, content, separator). */
+static enum spool_err
+mbox_copy_kept(const struct spool *sp, int in, int out, uint64_t eof)
+{
+	unsigned char *buf = malloc(MBOX_COPY_BUF);
+	if (!buf)
+		return SPOOL_ETEMP;
+	enum spool_err e = SPOOL_OK;
+	uint64_t run = 0, run_end = 0; /* adjacent kept messages: one copy */
+	for (size_t i = 0; i < sp->count && e == SPOOL_OK; i++) {
+		const struct spool_msg *m = &sp->msgs[i];
+		if (m->deleted)
+			continue;
+		if (m->from != run_end) {
+			e = mbox_copy(in, out, run, run_end, buf);
+			run = m->from;
+		}
+		run_end = m->end;
+	}
+	/* The last run, and the mail that arrived during the session. */
+	if (run_end == sp->scanned) {
+		run_end = eof;
+	} else if (e == SPOOL_OK) {
+		e = mbox_copy(in, out, run, run_end, buf);
+		run = sp->scanned;
+		run_end = eof;
+	}
+	if (e == SPOOL_OK)
+		e = mbox_copy(in, out, run, run_end, buf);
+	free(buf);
+	return e;
+}
+
+/*
+ * Writes the new mbox next to the old one and renames it over.  The
+ * crash-safety argument: until rename() the old file is untouched and
+ * complete; the new file is fsync'ed before the rename, so after it the
+ * name points to complete data; rename is atomic, so no instant shows a
+ * truncated or mixed file.  A crash before the rename leaves only a stale
+ * <mbox>.pop-new, removed by the next commit.
+ */
+static enum spool_err
+mbox_rewrite(const struct spool *sp, int in, const struct stat *st)
+{
+	char *tmp = spool_strcat3(sp->path, ".pop-new", NULL);
+	if (!tmp)
+		return SPOOL_ETEMP;
+	/* Only a commit holding the MTA locks writes this name, so an
+	 * existing one is a crashed commit's leftover. */
+	unlink(tmp);
+	int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	               0600);
+	enum spool_err e = out < 0 ? spool_from_errno(errno) : SPOOL_OK;
+	if (e == SPOOL_OK)
+		e = mbox_copy_kept(sp, in, out, (uint64_t)st->st_size);
+	if (e == SPOOL_OK && fsync(out) == -1)
+		e = SPOOL_ETEMP;
+	if (e == SPOOL_OK && fchmod(out, st->st_mode & 07777) == -1)
+		e = SPOOL_ETEMP;
+	/* Only root can give the file back to its owner; anyone else is the
+	 * owner already (or the mbox would not be writable). */
+	if (e == SPOOL_OK && geteuid() == 0 &&
+	    fchown(out, st->st_uid, st->st_gid) == -1)
+		e = SPOOL_ETEMP;
+	if (out >= 0 && close(out) == -1 && e == SPOOL_OK)
+		e = SPOOL_ETEMP;
+	if (e == SPOOL_OK && rename(tmp, sp->path) == -1)
+		e = spool_from_errno(errno);
+	if (e != SPOOL_OK) {
+		if (out >= 0)
+			unlink(tmp);
+		free(tmp);
+		return e;
+	}
+	free(tmp);
+	/* The deletions are done; if the directory cannot be synced a crash
+	 * could bring the old file back, which loses nothing. */
+	spool_fsync_dir(sp->path);
+	return SPOOL_OK;
+}
+
+static enum spool_err
+mbox_commit(struct spool *sp)
+{
+	struct lock_mta l;
+	enum spool_err e = lock_mta_take(sp->path, false, &l);
+	if (e == SPOOL_ENOENT)
+		return SPOOL_ECHANGED;
+	if (e != SPOOL_OK)
+		return e;
+
+	/* Still the file we scanned, and its first N octets unchanged?
+	 * Otherwise another program rewrote it: delete nothing. */
+	struct stat st;
+	unsigned char digest[16];
+	if (fstat(l.fd, &st) == -1)
+		e = SPOOL_ETEMP;
+	else if (st.st_dev != sp->dev || st.st_ino != sp->ino ||
+	         (uint64_t)st.st_size < sp->scanned)
+		e = SPOOL_ECHANGED;
+	else if ((e = mbox_digest(l.fd, sp->scanned, digest)) == SPOOL_OK &&
+	         memcmp(digest, sp->digest, sizeof digest) != 0)
+		e = SPOOL_ECHANGED;
+	if (e == SPOOL_OK)
+		e = mbox_rewrite(sp, l.fd, &st);
+	lock_mta_release(&l);
+	close(l.fd);
+	return e;
+}
+
+static void
+mbox_close(struct spool *sp)
+{
+	if (sp->fd >= 0)
+		close(sp->fd);
+	sp->fd = -1;
+}
+
+const struct spool_backend mbox_backend = {
+	.name = "mbox",
+	.open = mbox_open,
+	.read = mbox_read,
+	.commit = mbox_commit,
+	.close = mbox_close,
+	.deliver = mbox_deliver,
+};

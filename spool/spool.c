@@ -1,0 +1,594 @@
+/*
+ * The format-independent part of the mailbox layer: folder names, path
+ * templates, format detection, the message array, and dispatch to the
+ * backend (mbox.c, maildir.c) through struct spool_backend.
+ */
+#include "spool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "lock.h"
+#include "md5.h"
+
+/* Longest maildrop path we build; longer templates are a config error. */
+#define SPOOL_PATH_MAX 4096
+/* Longest folder name: NAME_MAX of every common file system. */
+#define SPOOL_NAME_MAX 255
+/* Longest envelope sender we copy into a synthesized "From " line. */
+#define SPOOL_SENDER_MAX 512
+
+const char *
+spool_strerror(enum spool_err e)
+{
+	switch (e) {
+	case SPOOL_OK:       return "success";
+	case SPOOL_ENOENT:   return "no such folder";
+	case SPOOL_EBADNAME: return "folder name refused";
+	case SPOOL_EINUSE:   return "maildrop in use by another session";
+	case SPOOL_ETEMP:    return "temporary failure (lock busy or I/O error)";
+	case SPOOL_EPERM:    return "not a usable mailbox (permissions or format)";
+	case SPOOL_ECHANGED: return "maildrop changed by another program";
+	case SPOOL_EINVAL:   return "malformed input";
+	}
+	return "unknown error";
+}
+
+enum spool_err
+spool_from_errno(int err)
+{
+	switch (err) {
+	case EACCES: case EPERM: case ELOOP: case ENOTDIR: case EISDIR:
+	case EROFS: case ENAMETOOLONG: case ENOENT:
+		return SPOOL_EPERM; /* the administrator must fix the tree */
+	default:
+		return SPOOL_ETEMP; /* ENOSPC, EDQUOT, EIO, EFBIG, ENOMEM, ... */
+	}
+}
+
+bool
+spool_expand(const char *template, const char *user, char *buf, size_t bufsz)
+{
+	/* A user name is one path component: it must not climb or descend. */
+	if (!user || !*user || strchr(user, '/') || strcmp(user, ".") == 0 ||
+	    strcmp(user, "..") == 0 || bufsz == 0)
+		return false;
+	size_t ulen = strlen(user), n = 0;
+	for (const char *t = template; *t; t++) {
+		const char *piece = t;
+		size_t plen = 1;
+		if (t[0] == '%' && t[1] == 'u') {
+			piece = user;
+			plen = ulen;
+			t++;
+		}
+		if (plen >= bufsz - n)
+			return false;
+		memcpy(buf + n, piece, plen);
+		n += plen;
+	}
+	buf[n] = '\0';
+	return true;
+}
+
+/* A client's folder name is one entry of the folders directory, never a
+ * path; names of our own lock and temp files are refused too, since they
+ * live next to the folders. */
+static bool
+spool_name_ok(const char *name)
+{
+	static const char *const ours[] = { ".lock", ".pop-lock", ".pop-new" };
+	size_t len = strlen(name);
+
+	if (len == 0 || len > SPOOL_NAME_MAX || name[0] == '.')
+		return false; /* also ".", ".." and hidden files */
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p == '/' || *p < 0x20 || *p == 0x7F)
+			return false;
+	for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
+		size_t sl = strlen(ours[i]);
+		if (len >= sl && strcmp(name + len - sl, ours[i]) == 0)
+			return false;
+	}
+	return true;
+}
+
+static bool
+spool_is_dir(const char *dir, const char *sub)
+{
+	struct stat st;
+	char *p = spool_strcat3(dir, "/", sub);
+	bool ok = p && lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
+	free(p);
+	return ok;
+}
+
+/* The format of PATH (CONTRACT.md): regular file -> mbox, directory with
+ * cur/ new/ tmp/ -> Maildir.  Symlinks are refused so that a link planted
+ * in a folders directory cannot expose or rewrite a file elsewhere. */
+static enum spool_err
+spool_detect(const char *path, const struct spool_backend **be_r)
+{
+	struct stat st;
+
+	*be_r = NULL;
+	if (lstat(path, &st) == -1)
+		return errno == ENOENT ? SPOOL_ENOENT : spool_from_errno(errno);
+	if (S_ISREG(st.st_mode)) {
+		*be_r = &mbox_backend;
+		return SPOOL_OK;
+	}
+	if (S_ISDIR(st.st_mode) && spool_is_dir(path, "cur") &&
+	    spool_is_dir(path, "new") && spool_is_dir(path, "tmp")) {
+		*be_r = &maildir_backend;
+		return SPOOL_OK;
+	}
+	return SPOOL_EPERM;
+}
+
+/* Resolves USER's maildrop FOLDER to a path; *deflt_r tells whether it is
+ * the default one (which may be missing). */
+static enum spool_err
+spool_resolve(const struct spool_where *w, const char *user,
+              const char *folder, char *path, bool *deflt_r)
+{
+	if (!spool_expand(w->mailbox, user, path, SPOOL_PATH_MAX))
+		return SPOOL_EPERM;
+	*deflt_r = !folder || strcasecmp(folder, "INBOX") == 0 ||
+	           strcmp(folder, user) == 0;
+	if (*deflt_r)
+		return SPOOL_OK;
+	if (!spool_name_ok(folder))
+		return SPOOL_EBADNAME;
+	char dir[SPOOL_PATH_MAX];
+	if (!w->folders)
+		return SPOOL_ENOENT;
+	if (!spool_expand(w->folders, user, dir, sizeof dir))
+		return SPOOL_EPERM;
+	int n = snprintf(path, SPOOL_PATH_MAX, "%s/%s", dir, folder);
+	if (n < 0 || n >= SPOOL_PATH_MAX)
+		return SPOOL_EBADNAME;
+	return SPOOL_OK;
+}
+
+enum spool_err
+spool_open(const struct spool_where *w, const char *user, const char *folder,
+           struct spool **sp_r)
+{
+	char path[SPOOL_PATH_MAX];
+	bool deflt;
+	const struct spool_backend *be;
+
+	*sp_r = NULL;
+	enum spool_err e = spool_resolve(w, user, folder, path, &deflt);
+	if (e == SPOOL_OK)
+		e = spool_detect(path, &be);
+	if (e == SPOOL_ENOENT && deflt)
+		e = SPOOL_OK; /* no mail yet: an empty maildrop, nothing created */
+	if (e != SPOOL_OK)
+		return e;
+
+	struct spool *sp = calloc(1, sizeof *sp);
+	if (!sp || !(sp->path = strdup(path))) {
+		free(sp);
+		return SPOOL_ETEMP;
+	}
+	sp->fd = -1;
+	sp->reuse_xuidl = w->reuse_xuidl;
+	if (be) {
+		/* The session lock is held from here until spool_close. */
+		char *side = be == &mbox_backend
+		           ? spool_strcat3(path, ".pop-lock", NULL)
+		           : spool_strcat3(path, "/postoffice.lock", NULL);
+		e = side ? lock_session_take(side, &sp->session) : SPOOL_ETEMP;
+		free(side);
+		if (e == SPOOL_OK) {
+			sp->be = be;
+			e = be->open(sp);
+		}
+	}
+	if (e != SPOOL_OK) {
+		spool_close(sp);
+		return e;
+	}
+	*sp_r = sp;
+	return SPOOL_OK;
+}
+
+size_t
+spool_count(const struct spool *sp)
+{
+	return sp->count;
+}
+
+uint64_t
+spool_size(const struct spool *sp, size_t idx)
+{
+	return idx < sp->count ? sp->msgs[idx].size : 0;
+}
+
+const char *
+spool_uid(const struct spool *sp, size_t idx)
+{
+	return idx < sp->count ? sp->msgs[idx].uid : "";
+}
+
+const char *
+spool_envelope(const struct spool *sp, size_t idx)
+{
+	return idx < sp->count && sp->msgs[idx].envelope ? sp->msgs[idx].envelope
+	                                                 : "";
+}
+
+bool
+spool_is_deleted(const struct spool *sp, size_t idx)
+{
+	return idx < sp->count && sp->msgs[idx].deleted;
+}
+
+void
+spool_set_deleted(struct spool *sp, size_t idx, bool deleted)
+{
+	if (idx < sp->count)
+		sp->msgs[idx].deleted = deleted;
+}
+
+void
+spool_undelete_all(struct spool *sp)
+{
+	for (size_t i = 0; i < sp->count; i++)
+		sp->msgs[i].deleted = false;
+}
+
+size_t
+spool_live_count(const struct spool *sp)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < sp->count; i++)
+		n += !sp->msgs[i].deleted;
+	return n;
+}
+
+uint64_t
+spool_live_size(const struct spool *sp)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < sp->count; i++)
+		if (!sp->msgs[i].deleted)
+			n += sp->msgs[i].size;
+	return n;
+}
+
+enum spool_err
+spool_read(struct spool *sp, size_t idx, const unsigned char **data_r,
+           size_t *len_r)
+{
+	if (idx >= sp->count || !sp->be)
+		return SPOOL_EINVAL;
+	return sp->be->read(sp, idx, data_r, len_r);
+}
+
+enum spool_err
+spool_commit(struct spool *sp)
+{
+	enum spool_err e = SPOOL_OK;
+	if (sp->be && spool_live_count(sp) < sp->count)
+		e = sp->be->commit(sp);
+	spool_close(sp);
+	return e;
+}
+
+void
+spool_close(struct spool *sp)
+{
+	if (!sp)
+		return;
+	if (sp->be)
+		sp->be->close(sp);
+	for (size_t i = 0; i < sp->count; i++) {
+		free(sp->msgs[i].envelope);
+		free(sp->msgs[i].name);
+		free(sp->msgs[i].given_uid);
+	}
+	free(sp->msgs);
+	free(sp->buf);
+	free(sp->path);
+	/* Last: the maildrop is ours until everything above is let go. */
+	lock_session_release(sp->session);
+	free(sp);
+}
+
+/* A header field's first line: a name of printable octets, then ':'
+ * (RFC 5322 §2.2). */
+static bool
+spool_is_header(const unsigned char *p, size_t len)
+{
+	size_t i = 0;
+	while (i < len && p[i] > 0x20 && p[i] < 0x7F && p[i] != ':')
+		i++;
+	return i > 0 && i < len && p[i] == ':';
+}
+
+/* Splits a message for delivery into its optional leading "From " line
+ * (returned as the envelope, without line end) and the RFC 5322 rest. */
+static enum spool_err
+spool_deliver_split(const unsigned char *msg, size_t len, char **env_r,
+                    const unsigned char **body_r, size_t *blen_r)
+{
+	*env_r = NULL;
+	if (len >= 5 && memcmp(msg, "From ", 5) == 0) {
+		const unsigned char *lf = memchr(msg, '\n', len);
+		size_t n = lf ? (size_t)(lf - msg) : len;
+		size_t skip = lf ? n + 1 : n;
+		if (n > 0 && msg[n - 1] == '\r')
+			n--;
+		if (memchr(msg, '\0', n))
+			return SPOOL_EINVAL;
+		if (!(*env_r = malloc(n + 1)))
+			return SPOOL_ETEMP;
+		memcpy(*env_r, msg, n);
+		(*env_r)[n] = '\0';
+		msg += skip;
+		len -= skip;
+	}
+	if (len == 0 || !spool_is_header(msg, len)) {
+		free(*env_r);
+		*env_r = NULL;
+		return SPOOL_EINVAL;
+	}
+	*body_r = msg;
+	*blen_r = len;
+	return SPOOL_OK;
+}
+
+enum spool_err
+spool_deliver(const struct spool_where *w, const char *user,
+              const char *sender, const unsigned char *msg, size_t len)
+{
+	char path[SPOOL_PATH_MAX];
+	if (!spool_expand(w->mailbox, user, path, sizeof path))
+		return SPOOL_EINVAL;
+
+	char *env;
+	const unsigned char *body;
+	size_t blen;
+	enum spool_err e = spool_deliver_split(msg, len, &env, &body, &blen);
+	if (e != SPOOL_OK)
+		return e;
+
+	const struct spool_backend *be;
+	e = spool_detect(path, &be);
+	if (e == SPOOL_ENOENT) {
+		be = &mbox_backend; /* first mail: an mbox is created */
+		e = SPOOL_OK;
+	}
+	if (e == SPOOL_OK)
+		e = be->deliver(path, env, sender, body, blen);
+	free(env);
+	return e;
+}
+
+/* ---- helpers for the backends (backend.h) ---- */
+
+char *
+spool_strcat3(const char *a, const char *b, const char *c)
+{
+	size_t la = strlen(a), lb = strlen(b), lc = c ? strlen(c) : 0;
+	char *s = malloc(la + lb + lc + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, a, la);
+	memcpy(s + la, b, lb);
+	if (c)
+		memcpy(s + la + lb, c, lc);
+	s[la + lb + lc] = '\0';
+	return s;
+}
+
+struct spool_msg *
+spool_msg_add(struct spool *sp)
+{
+	if (sp->count == sp->cap) {
+		size_t cap = sp->cap ? sp->cap * 2 : 64;
+		if (cap < sp->cap || cap > SIZE_MAX / sizeof *sp->msgs)
+			return NULL;
+		struct spool_msg *m = realloc(sp->msgs, cap * sizeof *m);
+		if (!m)
+			return NULL;
+		sp->msgs = m;
+		sp->cap = cap;
+	}
+	struct spool_msg *m = &sp->msgs[sp->count++];
+	memset(m, 0, sizeof *m);
+	return m;
+}
+
+bool
+spool_buf_reserve(struct spool *sp, size_t len)
+{
+	if (len < 1)
+		len = 1;
+	if (len <= sp->bufcap)
+		return true;
+	unsigned char *b = realloc(sp->buf, len);
+	if (!b)
+		return false;
+	sp->buf = b;
+	sp->bufcap = len;
+	return true;
+}
+
+bool
+spool_uid_valid(const unsigned char *s, size_t len)
+{
+	if (len < 1 || len > UID_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < 0x21 || s[i] > 0x7E)
+			return false;
+	return true;
+}
+
+void
+spool_md5_hex_uid(const void *data, size_t len, char uid[UID_MAX + 1])
+{
+	char hex[33];
+	md5_hex(data, len, hex);
+	memcpy(uid, hex, sizeof hex);
+}
+
+struct spool_uidref {
+	const char *uid;
+	size_t idx;
+};
+
+static int
+spool_uidref_cmp(const void *a, const void *b)
+{
+	const struct spool_uidref *x = a, *y = b;
+	int c = strcmp(x->uid, y->uid);
+	if (c)
+		return c;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Appends "-K" to UID, hashing it first if the result would be too long. */
+static void
+spool_uid_suffix(char uid[UID_MAX + 1], size_t k)
+{
+	char sfx[24];
+	int n = snprintf(sfx, sizeof sfx, "-%zu", k);
+	if (strlen(uid) + (size_t)n > UID_MAX)
+		spool_md5_hex_uid(uid, strlen(uid), uid);
+	strcat(uid, sfx);
+}
+
+/* A uid the store proposes (mbox X-UIDL) is taken only if no other
+ * message proposes the same one; the others keep their digest. */
+static void
+spool_uids_take_given(struct spool *sp, struct spool_uidref *r)
+{
+	size_t n = 0;
+	if (!sp->reuse_xuidl)
+		return;
+	for (size_t i = 0; i < sp->count; i++)
+		if (sp->msgs[i].given_uid)
+			r[n++] = (struct spool_uidref){ sp->msgs[i].given_uid, i };
+	qsort(r, n, sizeof *r, spool_uidref_cmp);
+	for (size_t i = 0; i < n; i++) {
+		bool dup = (i > 0 && strcmp(r[i].uid, r[i - 1].uid) == 0) ||
+		           (i + 1 < n && strcmp(r[i].uid, r[i + 1].uid) == 0);
+		if (!dup)
+			strcpy(sp->msgs[r[i].idx].uid, r[i].uid);
+	}
+}
+
+/*
+ * Makes every uid unique: among messages with the same uid the first keeps
+ * it, the 2nd gets "-2", the 3rd "-3", in maildrop order, so the result is
+ * the same in every session that sees the same messages.  Repeated because
+ * a suffixed uid might itself collide (very unlikely); each round only
+ * lengthens ids, and a few rounds always suffice in practice.
+ */
+bool
+spool_uids_unique(struct spool *sp)
+{
+	if (sp->count == 0)
+		return true;
+	if (sp->count > SIZE_MAX / sizeof(struct spool_uidref))
+		return false;
+	struct spool_uidref *r = malloc(sp->count * sizeof *r);
+	if (!r)
+		return false;
+	spool_uids_take_given(sp, r);
+	for (int round = 0; round < 8; round++) {
+		for (size_t i = 0; i < sp->count; i++)
+			r[i] = (struct spool_uidref){ sp->msgs[i].uid, i };
+		qsort(r, sp->count, sizeof *r, spool_uidref_cmp);
+		bool dup = false;
+		for (size_t i = 1, k = 2; i < sp->count; i++) {
+			if (strcmp(r[i].uid, r[i - 1].uid) != 0) {
+				k = 2;
+				continue;
+			}
+			dup = true;
+			/* r[i-1].uid may alias the run's first uid, which stays. */
+			spool_uid_suffix(sp->msgs[r[i].idx].uid, k++);
+			r[i].uid = r[i - 1].uid;
+		}
+		if (!dup)
+			break;
+	}
+	free(r);
+	return true;
+}
+
+char *
+spool_envelope_make(const char *sender, time_t when)
+{
+	char date[64];
+	struct tm tm;
+
+	if (!sender || !*sender || strcmp(sender, "<>") == 0)
+		sender = "MAILER-DAEMON";
+	/* asctime(3) layout, as Postfix and procmail write it. */
+	if (!localtime_r(&when, &tm) ||
+	    strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tm) == 0)
+		strcpy(date, "Thu Jan  1 00:00:00 1970");
+
+	size_t slen = strnlen(sender, SPOOL_SENDER_MAX);
+	char *env = malloc(5 + slen + 1 + strlen(date) + 1);
+	if (!env)
+		return NULL;
+	memcpy(env, "From ", 5);
+	for (size_t i = 0; i < slen; i++) {
+		unsigned char c = (unsigned char)sender[i];
+		/* The separator line is split at spaces by every reader. */
+		env[5 + i] = (c <= 0x20 || c == 0x7F) ? '_' : (char)c;
+	}
+	env[5 + slen] = ' ';
+	strcpy(env + 5 + slen + 1, date);
+	return env;
+}
+
+enum spool_err
+spool_write_all(int fd, const unsigned char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? spool_from_errno(errno) : SPOOL_ETEMP;
+		p += n;
+		len -= (size_t)n;
+	}
+	return SPOOL_OK;
+}
+
+/* fsync(2) of the directory holding FILE, so a rename or link in it is
+ * on disk before we report success. */
+enum spool_err
+spool_fsync_dir(const char *file)
+{
+	const char *slash = strrchr(file, '/');
+	char *dir = slash ? strndup(file, (size_t)(slash - file)) : strdup(".");
+	if (!dir)
+		return SPOOL_ETEMP;
+	int fd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (fd < 0)
+		return spool_from_errno(errno);
+	enum spool_err e = SPOOL_OK;
+	if (fsync(fd) == -1 && errno != EINVAL)
+		e = SPOOL_ETEMP;
+	close(fd);
+	return e;
+}
