@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "params.h"
 #include "spool.h"
 
 struct tfx {

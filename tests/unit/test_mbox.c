@@ -1,0 +1,645 @@
+/*
+ * The mbox backend through the spool API: parsing, sizes, uids, commit,
+ * locks, and failures injected at the write/fsync/rename seam (a kill at
+ * every step of a commit must leave the old or the new file, whole).
+ */
+#include "test_spool_util.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "wire.h"
+
+/* ---- the seam: every write, fsync and rename of the library ---- */
+
+ssize_t __real_write(int fd, const void *buf, size_t n);
+int __real_fsync(int fd);
+int __real_rename(const char *from, const char *to);
+ssize_t __wrap_write(int fd, const void *buf, size_t n);
+int __wrap_fsync(int fd);
+int __wrap_rename(const char *from, const char *to);
+
+static int seam_calls;   /* calls seen since the counter was reset */
+static int seam_fail_at; /* fail this call with seam_errno (0: never) */
+static int seam_errno;
+static int seam_kill_at; /* SIGKILL ourselves at this call (0: never) */
+
+static void
+seam_reset(int fail_at, int err, int kill_at)
+{
+	seam_calls = 0;
+	seam_fail_at = fail_at;
+	seam_errno = err;
+	seam_kill_at = kill_at;
+}
+
+/* True if this call must fail. */
+static bool
+seam_step(void)
+{
+	seam_calls++;
+	if (seam_kill_at && seam_calls == seam_kill_at)
+		raise(SIGKILL);
+	if (seam_fail_at && seam_calls == seam_fail_at) {
+		errno = seam_errno;
+		return true;
+	}
+	return false;
+}
+
+ssize_t
+__wrap_write(int fd, const void *buf, size_t n)
+{
+	return seam_step() ? -1 : __real_write(fd, buf, n);
+}
+
+int
+__wrap_fsync(int fd)
+{
+	return seam_step() ? -1 : __real_fsync(fd);
+}
+
+int
+__wrap_rename(const char *from, const char *to)
+{
+	return seam_step() ? -1 : __real_rename(from, to);
+}
+
+/* ---- fixtures ---- */
+
+#define M1 "From a@example.org Mon Jan  1 00:00:00 2024\n"
+#define B1 "Subject: one\n\nbody\n"
+#define M2 "From c@example.org Mon Jan  1 00:00:01 2024\n"
+#define B2 "Subject: two\n\nline\nFrom inside a paragraph\n>From quoted\n"
+#define M3 "From e@example.org Mon Jan  1 00:00:02 2024\n"
+#define B3 "Subject: three\n\nlast\n"
+#define THREE M1 B1 "\n" M2 B2 "\n" M3 B3
+
+static size_t
+lf_lines(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* Every announced size is the wire size of the bytes read. */
+static void
+assert_sizes_true(struct spool *sp)
+{
+	for (size_t i = 0; i < spool_count(sp); i++) {
+		const unsigned char *d;
+		size_t len;
+		assert_int_equal(spool_read(sp, i, &d, &len), SPOOL_OK);
+		assert_int_equal(spool_size(sp, i), wire_size(d, len));
+	}
+}
+
+static void
+test_parse_three(void **state)
+{
+	struct tfx *f = *state;
+	tfx_writes(f->path, THREE);
+	struct spool *sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 3);
+	tfx_assert_msg(sp, 0, B1);
+	tfx_assert_msg(sp, 1, B2); /* From after a non-blank line, >From: content */
+	tfx_assert_msg(sp, 2, B3);
+	assert_int_equal(spool_size(sp, 0), strlen(B1) + lf_lines(B1));
+	assert_int_equal(spool_size(sp, 1), strlen(B2) + lf_lines(B2));
+	assert_int_equal(spool_size(sp, 2), strlen(B3) + lf_lines(B3));
+	assert_int_equal(spool_live_size(sp), spool_size(sp, 0) +
+	                 spool_size(sp, 1) + spool_size(sp, 2));
+	assert_string_equal(spool_envelope(sp, 1), "From c@example.org Mon Jan  1 00:00:01 2024");
+	assert_sizes_true(sp);
+	spool_close(sp);
+}
+
+static void
+test_parse_crlf(void **state)
+{
+	struct tfx *f = *state;
+	tfx_writes(f->path, "From a\r\nSubject: x\r\n\r\nbody\r\n\r\n"
+	                    "From b\r\nSubject: y\r\n\r\nz\r\n");
+	struct spool *sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 2);
+	tfx_assert_msg(sp, 0, "Subject: x\r\n\r\nbody\r\n");
+	tfx_assert_msg(sp, 1, "Subject: y\r\n\r\nz\r\n");
+	assert_int_equal(spool_size(sp, 0), strlen("Subject: x\r\n\r\nbody\r\n"));
+	assert_string_equal(spool_envelope(sp, 0), "From a");
+	assert_sizes_true(sp);
+	spool_close(sp);
+}
+
+static void
+test_parse_edges(void **state)
+{
+	struct tfx *f = *state;
+	/* no final newline; a trailing empty line at EOF is a separator */
+	tfx_writes(f->path, "From a\nSubject: x\n\nno newline");
+	struct spool *sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 1);
+	tfx_assert_msg(sp, 0, "Subject: x\n\nno newline");
+	assert_int_equal(spool_size(sp, 0), strlen("Subject: x\n\nno newline") + 2 + 2);
+	spool_close(sp);
+
+	/* empty bodies, a From line without line end, a trailing blank */
+	tfx_writes(f->path, "From a\n\nFrom b\nX: y\n\n\nFrom c");
+	sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 3);
+	tfx_assert_msg(sp, 0, "");
+	assert_int_equal(spool_size(sp, 0), 2); /* never 0 octets */
+	tfx_assert_msg(sp, 1, "X: y\n\n");
+	tfx_assert_msg(sp, 2, "");
+	assert_string_equal(spool_envelope(sp, 2), "From c");
+	assert_sizes_true(sp);
+	spool_close(sp);
+
+	/* an empty file is an empty maildrop */
+	tfx_writes(f->path, "");
+	sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 0);
+	spool_close(sp);
+}
+
+static void
+test_parse_leading_junk_refused(void **state)
+{
+	struct tfx *f = *state;
+	struct spool *sp = NULL;
+	tfx_writes(f->path, "junk\n" M1 B1);
+	assert_int_equal(spool_open(&f->where, "alice", NULL, &sp), SPOOL_EPERM);
+	assert_null(sp);
+	/* nothing stays locked after the refusal */
+	tfx_writes(f->path, M1 B1);
+	sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 1);
+	spool_close(sp);
+}
+
+static void
+test_parse_binary(void **state)
+{
+	struct tfx *f = *state;
+	size_t big = 200000, len = 0;
+	unsigned char *d = malloc(big + 256);
+	assert_non_null(d);
+	const char *hdr = "From x\nSubject: bin\n\n";
+	memcpy(d, hdr, strlen(hdr));
+	len = strlen(hdr);
+	const unsigned char junk[] = { 0, 0xff, 0x80, '\r', 'a', '\r', '\n', 0, '\n' };
+	memcpy(d + len, junk, sizeof junk);
+	len += sizeof junk;
+	memset(d + len, 'x', big); /* a line longer than any buffer */
+	len += big;
+	memcpy(d + len, "\n\nFrom y\n\x01\x02", 11);
+	len += 11;
+	tfx_write(f->path, d, len);
+
+	struct spool *sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 2);
+	size_t got;
+	char *m = tfx_msg(sp, 0, &got);
+	size_t want = len - strlen("From x\n") - 11 + 1; /* up to the body's LF */
+	assert_int_equal(got, want);
+	assert_memory_equal(m, d + strlen("From x\n"), want);
+	free(m);
+	tfx_assert_msg(sp, 1, "\x01\x02");
+	assert_sizes_true(sp);
+	spool_close(sp);
+	free(d);
+}
+
+static void
+test_uids_identical_messages(void **state)
+{
+	struct tfx *f = *state;
+	tfx_writes(f->path, M1 B1 "\n" M1 B1 "\n" M1 B1);
+	struct spool *sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 3);
+	char u0[UID_MAX + 1], u1[UID_MAX + 1], u2[UID_MAX + 1];
+	strcpy(u0, spool_uid(sp, 0));
+	strcpy(u1, spool_uid(sp, 1));
+	strcpy(u2, spool_uid(sp, 2));
+	assert_int_equal(strlen(u0), 32);
+	assert_string_not_equal(u0, u1);
+	assert_string_not_equal(u1, u2);
+	char want[UID_MAX + 1];
+	snprintf(want, sizeof want, "%s-2", u0);
+	assert_string_equal(u1, want);
+	spool_close(sp);
+
+	sp = tfx_open(f); /* stable across sessions */
+	assert_string_equal(spool_uid(sp, 0), u0);
+	assert_string_equal(spool_uid(sp, 1), u1);
+	assert_string_equal(spool_uid(sp, 2), u2);
+	spool_close(sp);
+}
+
+static void
+test_uid_ignores_rewritten_headers(void **state)
+{
+	struct tfx *f = *state;
+	tfx_writes(f->path, M1 "Subject: s\n\nbody\n");
+	struct spool *sp = tfx_open(f);
+	char u[UID_MAX + 1];
+	strcpy(u, spool_uid(sp, 0));
+	spool_close(sp);
+
+	/* a mail reader marked it read: the uid must not change */
+	tfx_writes(f->path, M1 "Subject: s\nStatus: RO\nX-Status: A\n"
+	                    "X-UID: 7\n\tfolded\n\nbody\n");
+	sp = tfx_open(f);
+	assert_string_equal(spool_uid(sp, 0), u);
+	spool_close(sp);
+
+	tfx_writes(f->path, M1 "Subject: other\n\nbody\n");
+	sp = tfx_open(f);
+	assert_string_not_equal(spool_uid(sp, 0), u);
+	spool_close(sp);
+}
+
+static void
+test_uid_xuidl(void **state)
+{
+	struct tfx *f = *state;
+	tfx_writes(f->path, M1 "X-UIDL: dup\n\na\n\n" M2 "X-UIDL: dup\n\nb\n\n"
+	                    M3 "X-UIDL:  mine-1 \n\nc\n\n" M3 "X-UIDL: bad uid\n\nd\n");
+	f->where.reuse_xuidl = true;
+	struct spool *sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 4);
+	assert_int_equal(strlen(spool_uid(sp, 0)), 32); /* duplicate: digest */
+	assert_int_equal(strlen(spool_uid(sp, 1)), 32);
+	assert_string_equal(spool_uid(sp, 2), "mine-1");
+	assert_int_equal(strlen(spool_uid(sp, 3)), 32); /* invalid: digest */
+	spool_close(sp);
+
+	f->where.reuse_xuidl = false;
+	sp = tfx_open(f);
+	assert_int_equal(strlen(spool_uid(sp, 2)), 32);
+	spool_close(sp);
+}
+
+static void
+test_commit_deletes_exactly(void **state)
+{
+	struct tfx *f = *state;
+	tfx_writes(f->path, THREE);
+	struct spool *sp = tfx_open(f);
+	spool_set_deleted(sp, 1, true);
+	assert_int_equal(spool_live_count(sp), 2);
+	assert_int_equal(spool_commit(sp), SPOOL_OK);
+	char *now = tfx_read(f->path, NULL);
+	assert_string_equal(now, M1 B1 "\n" M3 B3);
+	free(now);
+
+	sp = tfx_open(f);
+	spool_set_deleted(sp, 1, true); /* the last one */
+	assert_int_equal(spool_commit(sp), SPOOL_OK);
+	now = tfx_read(f->path, NULL);
+	assert_string_equal(now, M1 B1 "\n");
+	free(now);
+	char tmp[160];
+	snprintf(tmp, sizeof tmp, "%s.pop-new", f->path);
+	assert_false(tfx_exists(tmp));
+	snprintf(tmp, sizeof tmp, "%s.lock", f->path);
+	assert_false(tfx_exists(tmp));
+}
+
+static void
+test_close_and_undelete_keep_all(void **state)
+{
+	struct tfx *f = *state;
+	tfx_writes(f->path, THREE);
+	struct spool *sp = tfx_open(f);
+	spool_set_deleted(sp, 0, true);
+	spool_close(sp); /* no commit: nothing deleted */
+	sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 3);
+	spool_set_deleted(sp, 0, true);
+	spool_undelete_all(sp);
+	assert_false(spool_is_deleted(sp, 0));
+	assert_int_equal(spool_commit(sp), SPOOL_OK);
+	char *now = tfx_read(f->path, NULL);
+	assert_string_equal(now, THREE);
+	free(now);
+}
+
+static void
+test_delete_all_leaves_empty_file(void **state)
+{
+	struct tfx *f = *state;
+	tfx_writes(f->path, THREE);
+	chmod(f->path, 0640);
+	struct spool *sp = tfx_open(f);
+	for (size_t i = 0; i < 3; i++)
+		spool_set_deleted(sp, i, true);
+	assert_int_equal(spool_live_count(sp), 0);
+	assert_int_equal(spool_commit(sp), SPOOL_OK);
+	struct stat st;
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(st.st_mode & 0777, 0640); /* mode kept */
+}
+
+static void
+test_delivery_during_session_survives(void **state)
+{
+	struct tfx *f = *state;
+	tfx_writes(f->path, THREE);
+	struct spool *sp = tfx_open(f);
+	const char *msg = "Subject: late\n\nFrom the body\n";
+	assert_int_equal(spool_deliver(&f->where, "alice", "late@example.org",
+	                 (const unsigned char *)msg, strlen(msg)), SPOOL_OK);
+	assert_int_equal(spool_count(sp), 3); /* not shown in this session */
+	tfx_assert_msg(sp, 2, B3);
+	spool_set_deleted(sp, 0, true);
+	assert_int_equal(spool_commit(sp), SPOOL_OK);
+
+	sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 3);
+	tfx_assert_msg(sp, 0, B2);
+	tfx_assert_msg(sp, 1, B3);
+	tfx_assert_msg(sp, 2, "Subject: late\n\n>From the body\n");
+	assert_memory_equal(spool_envelope(sp, 2), "From late@example.org ", 22);
+	spool_close(sp);
+}
+
+static void
+test_commit_after_rewrite_is_refused(void **state)
+{
+	struct tfx *f = *state;
+	char other[160];
+	snprintf(other, sizeof other, "%s.other", f->path);
+
+	/* replaced by rename (mutt's way) */
+	tfx_writes(f->path, THREE);
+	struct spool *sp = tfx_open(f);
+	tfx_writes(other, M2 B2);
+	assert_int_equal(rename(other, f->path), 0);
+	const unsigned char *d;
+	size_t len;
+	assert_int_equal(spool_read(sp, 0, &d, &len), SPOOL_ECHANGED);
+	spool_set_deleted(sp, 0, true);
+	assert_int_equal(spool_commit(sp), SPOOL_ECHANGED);
+	char *now = tfx_read(f->path, NULL);
+	assert_string_equal(now, M2 B2);
+	free(now);
+
+	/* edited in place, same inode and size */
+	tfx_writes(f->path, THREE);
+	sp = tfx_open(f);
+	FILE *fp = fopen(f->path, "r+");
+	assert_non_null(fp);
+	fseek(fp, (long)strlen(M1) + 9, SEEK_SET);
+	fputc('X', fp);
+	fclose(fp);
+	spool_set_deleted(sp, 2, true);
+	assert_int_equal(spool_commit(sp), SPOOL_ECHANGED);
+	sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 3); /* nothing deleted */
+	spool_close(sp);
+}
+
+static void
+test_session_lock_in_process(void **state)
+{
+	struct tfx *f = *state;
+	tfx_writes(f->path, THREE);
+	struct spool *sp = tfx_open(f), *sp2 = NULL;
+	assert_int_equal(spool_open(&f->where, "alice", "INBOX", &sp2), SPOOL_EINUSE);
+	assert_null(sp2);
+	/* the refused open must not have dropped the first session's lock */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct spool *c = NULL;
+		_exit(spool_open(&f->where, "alice", NULL, &c) == SPOOL_EINUSE ? 0 : 1);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	spool_close(sp);
+	sp = tfx_open(f);
+	spool_close(sp);
+}
+
+static void
+test_session_lock_other_process(void **state)
+{
+	struct tfx *f = *state;
+	tfx_writes(f->path, THREE);
+	int up[2], down[2];
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(down), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct spool *c = NULL;
+		char b = spool_open(&f->where, "alice", NULL, &c) == SPOOL_OK ? 'k' : 'e';
+		if (__real_write(up[1], &b, 1) != 1 || read(down[0], &b, 1) != 1)
+			_exit(2);
+		spool_close(c);
+		_exit(0);
+	}
+	char b;
+	assert_int_equal(read(up[0], &b, 1), 1);
+	assert_int_equal(b, 'k');
+	struct spool *sp = NULL;
+	assert_int_equal(spool_open(&f->where, "alice", NULL, &sp), SPOOL_EINUSE);
+	/* deliveries go on while the session holds the maildrop */
+	const char *msg = "Subject: during\n\nx\n";
+	assert_int_equal(spool_deliver(&f->where, "alice", NULL,
+	                 (const unsigned char *)msg, strlen(msg)), SPOOL_OK);
+	assert_int_equal(__real_write(down[1], "x", 1), 1);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 4);
+	spool_close(sp);
+	close(up[0]);
+	close(up[1]);
+	close(down[0]);
+	close(down[1]);
+}
+
+static void
+test_stale_dotlock_broken(void **state)
+{
+	struct tfx *f = *state;
+	tfx_writes(f->path, THREE);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid); /* now surely dead */
+	char lock[160], text[32];
+	snprintf(lock, sizeof lock, "%s.lock", f->path);
+	snprintf(text, sizeof text, "%ld\n", (long)pid);
+	tfx_writes(lock, text);
+	struct spool *sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 3);
+	assert_false(tfx_exists(lock)); /* broken, then ours, then released */
+	spool_close(sp);
+}
+
+static void
+test_live_dotlock_is_busy(void **state)
+{
+	struct tfx *f = *state;
+	tfx_writes(f->path, THREE);
+	char lock[160];
+	snprintf(lock, sizeof lock, "%s.lock", f->path);
+	tfx_writes(lock, "1\n"); /* init: alive (kill gives EPERM, not ESRCH) */
+	struct spool *sp = NULL;
+	assert_int_equal(spool_open(&f->where, "alice", NULL, &sp), SPOOL_ETEMP);
+	assert_null(sp);
+	assert_true(tfx_exists(lock)); /* not ours to break */
+	const char *msg = "Subject: x\n\ny\n";
+	assert_int_equal(spool_deliver(&f->where, "alice", NULL,
+	                 (const unsigned char *)msg, strlen(msg)), SPOOL_ETEMP);
+	unlink(lock);
+	char *now = tfx_read(f->path, NULL);
+	assert_string_equal(now, THREE); /* the refused delivery left nothing */
+	free(now);
+}
+
+/* ENOSPC, EFBIG or EIO at every write/fsync/rename of a commit: the
+ * original stays byte-identical and no temporary file is left. */
+static void
+test_commit_io_failures(void **state)
+{
+	struct tfx *f = *state;
+	static const int errs[] = { ENOSPC, EFBIG, EIO };
+	char tmp[160], lock[160];
+	snprintf(tmp, sizeof tmp, "%s.pop-new", f->path);
+	snprintf(lock, sizeof lock, "%s.lock", f->path);
+	int k;
+	for (k = 1; k < 100; k++) {
+		tfx_writes(f->path, THREE);
+		struct spool *sp = tfx_open(f);
+		spool_set_deleted(sp, 0, true);
+		seam_reset(k, errs[k % 3], 0);
+		enum spool_err e = spool_commit(sp);
+		seam_reset(0, 0, 0);
+		assert_false(tfx_exists(tmp));
+		assert_false(tfx_exists(lock));
+		char *now = tfx_read(f->path, NULL);
+		if (e == SPOOL_OK) {
+			assert_string_equal(now, M2 B2 "\n" M3 B3);
+			free(now);
+			break;
+		}
+		assert_int_equal(e, SPOOL_ETEMP);
+		assert_string_equal(now, THREE);
+		free(now);
+	}
+	assert_true(k > 3 && k < 100); /* dotlock, copy, fsync, rename failed */
+}
+
+/* A delivery that fails half-way is cut back: the mbox is as before. */
+static void
+test_deliver_io_failure(void **state)
+{
+	struct tfx *f = *state;
+	tfx_writes(f->path, THREE);
+	const char *msg = "Subject: x\n\ny\n";
+	for (int k = 2; k <= 3; k++) { /* the append, then its fsync */
+		seam_reset(k, ENOSPC, 0);
+		assert_int_equal(spool_deliver(&f->where, "alice", NULL,
+		                 (const unsigned char *)msg, strlen(msg)), SPOOL_ETEMP);
+		seam_reset(0, 0, 0);
+		char *now = tfx_read(f->path, NULL);
+		assert_string_equal(now, THREE);
+		free(now);
+	}
+}
+
+/* The file after a kill: byte for byte the old one or the new one.
+ * True if it is the new one. */
+static bool
+assert_old_or_new(struct tfx *f, const char *old, const char *new)
+{
+	char *now = tfx_read(f->path, NULL);
+	bool is_new = strcmp(now, new) == 0;
+	assert_true(is_new || strcmp(now, old) == 0);
+	free(now);
+	struct spool *sp = tfx_open(f); /* parses; the dead child's dotlock breaks */
+	assert_int_equal(spool_count(sp), is_new ? 2 : 4);
+	spool_close(sp);
+	return is_new;
+}
+
+/* A commit killed at its k-th write/fsync/rename, for every k until one
+ * completes: every undeleted message survives, once, byte for byte. */
+static void
+test_commit_killed_at_every_step(void **state)
+{
+	struct tfx *f = *state;
+	const char *old = THREE "\n" M1 "Subject: four\n\n4\n";
+	const char *new = M2 B2 "\n" M1 "Subject: four\n\n4\n";
+	tfx_writes(f->path, old);
+	int k;
+	for (k = 1; k < 100; k++) {
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct spool *sp = NULL;
+			if (spool_open(&f->where, "alice", NULL, &sp) != SPOOL_OK)
+				_exit(3);
+			if (spool_count(sp) == 2)
+				_exit(4); /* an earlier round committed already */
+			spool_set_deleted(sp, 0, true);
+			spool_set_deleted(sp, 2, true);
+			seam_reset(0, 0, k);
+			_exit(spool_commit(sp) == SPOOL_OK ? 0 : 1);
+		}
+		int status;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		bool done = assert_old_or_new(f, old, new);
+		if (WIFEXITED(status)) {
+			assert_int_equal(WEXITSTATUS(status), 0);
+			assert_true(done);
+			break;
+		}
+		assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+		if (done)
+			break; /* killed after the rename: committed all the same */
+	}
+	assert_true(k > 3 && k < 100);
+	char tmp[160];
+	snprintf(tmp, sizeof tmp, "%s.pop-new", f->path);
+	assert_false(tfx_exists(tmp));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tfx_setup, tfx_teardown)
+		T(test_parse_three),
+		T(test_parse_crlf),
+		T(test_parse_edges),
+		T(test_parse_leading_junk_refused),
+		T(test_parse_binary),
+		T(test_uids_identical_messages),
+		T(test_uid_ignores_rewritten_headers),
+		T(test_uid_xuidl),
+		T(test_commit_deletes_exactly),
+		T(test_close_and_undelete_keep_all),
+		T(test_delete_all_leaves_empty_file),
+		T(test_delivery_during_session_survives),
+		T(test_commit_after_rewrite_is_refused),
+		T(test_session_lock_in_process),
+		T(test_session_lock_other_process),
+		T(test_stale_dotlock_broken),
+		T(test_live_dotlock_is_busy),
+		T(test_commit_io_failures),
+		T(test_deliver_io_failure),
+		T(test_commit_killed_at_every_step),
+#undef T
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
