@@ -1,0 +1,215 @@
+/* The format-independent part: names, templates, detection, deliver. */
+#include "test_spool_util.h"
+
+static const char *const MSG = "Subject: hello\n\nbody\n";
+
+static void
+folder_path(const struct tfx *f, const char *name, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "%s/folders/alice/%s", f->dir, name);
+}
+
+static void
+test_expand(void **state)
+{
+	(void)state;
+	char buf[64];
+	assert_true(spool_expand("/var/mail/%u", "alice", buf, sizeof buf));
+	assert_string_equal(buf, "/var/mail/alice");
+	assert_true(spool_expand("/h/%u/Maildir/%u", "bob", buf, sizeof buf));
+	assert_string_equal(buf, "/h/bob/Maildir/bob");
+	assert_true(spool_expand("/fixed%", "bob", buf, sizeof buf));
+	assert_string_equal(buf, "/fixed%");
+	assert_false(spool_expand("/var/mail/%u", "a/b", buf, sizeof buf));
+	assert_false(spool_expand("/var/mail/%u", "..", buf, sizeof buf));
+	assert_false(spool_expand("/var/mail/%u", ".", buf, sizeof buf));
+	assert_false(spool_expand("/var/mail/%u", "", buf, sizeof buf));
+	assert_false(spool_expand("/var/mail/%u", "alice", buf, 15)); /* no room for NUL */
+	assert_true(spool_expand("/var/mail/%u", "alice", buf, 16));
+}
+
+static void
+test_default_names(void **state)
+{
+	struct tfx *f = *state;
+	tfx_writes(f->path, "From x\nSubject: a\n\nb\n");
+	static const char *const names[] = { "INBOX", "inbox", "InBoX", "alice" };
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		struct spool *sp = NULL;
+		assert_int_equal(spool_open(&f->where, "alice", names[i], &sp), SPOOL_OK);
+		assert_int_equal(spool_count(sp), 1);
+		spool_close(sp);
+	}
+}
+
+static void
+test_bad_names(void **state)
+{
+	struct tfx *f = *state;
+	static const char *const bad[] = {
+		"a/b", "..", ".", "", "x\001", "x\177", "/etc/passwd", "../alice",
+		".hidden", "work.lock", "work.pop-lock", "work.pop-new",
+	};
+	char side[200];
+	folder_path(f, "work", side, sizeof side);
+	tfx_writes(side, "From x\n\n");
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		struct spool *sp = NULL;
+		assert_int_equal(spool_open(&f->where, "alice", bad[i], &sp),
+		                 SPOOL_EBADNAME);
+		assert_null(sp);
+	}
+}
+
+static void
+test_folders(void **state)
+{
+	struct tfx *f = *state;
+	char p[200];
+	struct spool *sp = NULL;
+
+	assert_int_equal(spool_open(&f->where, "alice", "missing", &sp), SPOOL_ENOENT);
+	folder_path(f, "work", p, sizeof p);
+	tfx_writes(p, "From x\nSubject: w\n\nw\n\nFrom y\n\nz\n");
+	assert_int_equal(spool_open(&f->where, "alice", "work", &sp), SPOOL_OK);
+	assert_int_equal(spool_count(sp), 2);
+	spool_close(sp);
+
+	/* a symlink in the folders directory is refused, even to an mbox */
+	char link_p[200];
+	folder_path(f, "link", link_p, sizeof link_p);
+	assert_int_equal(symlink(p, link_p), 0);
+	sp = NULL;
+	assert_int_equal(spool_open(&f->where, "alice", "link", &sp), SPOOL_EPERM);
+	assert_null(sp);
+
+	/* a directory that is not a Maildir is not a mailbox */
+	folder_path(f, "dir", p, sizeof p);
+	assert_int_equal(mkdir(p, 0700), 0);
+	assert_int_equal(spool_open(&f->where, "alice", "dir", &sp), SPOOL_EPERM);
+
+	/* no folders configured: every named folder is missing */
+	f->where.folders = NULL;
+	assert_int_equal(spool_open(&f->where, "alice", "work", &sp), SPOOL_ENOENT);
+}
+
+static void
+test_default_symlink_refused(void **state)
+{
+	struct tfx *f = *state;
+	char target[160];
+	snprintf(target, sizeof target, "%s/elsewhere", f->dir);
+	tfx_writes(target, "From x\n\n");
+	assert_int_equal(symlink(target, f->path), 0);
+	struct spool *sp = NULL;
+	assert_int_equal(spool_open(&f->where, "alice", NULL, &sp), SPOOL_EPERM);
+	assert_int_equal(spool_deliver(&f->where, "alice", NULL,
+	                 (const unsigned char *)MSG, strlen(MSG)), SPOOL_EPERM);
+	char *t = tfx_read(target, NULL);
+	assert_string_equal(t, "From x\n\n"); /* untouched */
+	free(t);
+}
+
+static void
+test_missing_default_is_empty(void **state)
+{
+	struct tfx *f = *state;
+	struct spool *sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 0);
+	assert_int_equal(spool_live_size(sp), 0);
+	const unsigned char *d;
+	size_t len;
+	assert_int_equal(spool_read(sp, 0, &d, &len), SPOOL_EINVAL);
+	assert_int_equal(spool_commit(sp), SPOOL_OK);
+	assert_false(tfx_exists(f->path)); /* nothing created */
+	char side[160];
+	snprintf(side, sizeof side, "%s.pop-lock", f->path);
+	assert_false(tfx_exists(side));
+}
+
+static void
+test_deliver_creates_mbox(void **state)
+{
+	struct tfx *f = *state;
+	assert_int_equal(spool_deliver(&f->where, "alice", "bob@example.org",
+	                 (const unsigned char *)MSG, strlen(MSG)), SPOOL_OK);
+	struct stat st;
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0077, 0); /* private */
+	const char *with_from = "From carol@example.org Tue Feb  2 10:00:00 2021\r\n"
+	                        "Subject: crlf\r\n\r\nFrom x\r\nend";
+	assert_int_equal(spool_deliver(&f->where, "alice", "ignored",
+	                 (const unsigned char *)with_from, strlen(with_from)),
+	                 SPOOL_OK);
+
+	struct spool *sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 2);
+	tfx_assert_msg(sp, 0, MSG);
+	assert_memory_equal(spool_envelope(sp, 0), "From bob@example.org ", 21);
+	tfx_assert_msg(sp, 1, "Subject: crlf\r\n\r\n>From x\r\nend\r\n");
+	assert_string_equal(spool_envelope(sp, 1),
+	                    "From carol@example.org Tue Feb  2 10:00:00 2021");
+	spool_close(sp);
+}
+
+static void
+test_deliver_sender_sanitized(void **state)
+{
+	struct tfx *f = *state;
+	assert_int_equal(spool_deliver(&f->where, "alice", "a b\nc",
+	                 (const unsigned char *)MSG, strlen(MSG)), SPOOL_OK);
+	assert_int_equal(spool_deliver(&f->where, "alice", "",
+	                 (const unsigned char *)MSG, strlen(MSG)), SPOOL_OK);
+	struct spool *sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 2);
+	assert_memory_equal(spool_envelope(sp, 0), "From a_b_c ", 11);
+	assert_memory_equal(spool_envelope(sp, 1), "From MAILER-DAEMON ", 19);
+	spool_close(sp);
+}
+
+static void
+test_deliver_einval(void **state)
+{
+	struct tfx *f = *state;
+	static const char *const bad[] = {
+		"", "From x\n", "From x\r\n", "not a header\n\nbody\n",
+		"\nSubject: x\n", ": no name\n", "From x\nno header\n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		assert_int_equal(spool_deliver(&f->where, "alice", NULL,
+		                 (const unsigned char *)bad[i], strlen(bad[i])),
+		                 SPOOL_EINVAL);
+	assert_int_equal(spool_deliver(&f->where, "../x", NULL,
+	                 (const unsigned char *)MSG, strlen(MSG)), SPOOL_EINVAL);
+	assert_false(tfx_exists(f->path));
+}
+
+static void
+test_strerror(void **state)
+{
+	(void)state;
+	for (int e = SPOOL_OK; e <= SPOOL_EINVAL; e++)
+		assert_string_not_equal(spool_strerror((enum spool_err)e), "unknown error");
+	assert_string_not_equal(spool_strerror(SPOOL_EINUSE), spool_strerror(SPOOL_ETEMP));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tfx_setup, tfx_teardown)
+		cmocka_unit_test(test_expand),
+		T(test_default_names),
+		T(test_bad_names),
+		T(test_folders),
+		T(test_default_symlink_refused),
+		T(test_missing_default_is_empty),
+		T(test_deliver_creates_mbox),
+		T(test_deliver_sender_sanitized),
+		T(test_deliver_einval),
+		cmocka_unit_test(test_strerror),
+#undef T
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
