@@ -1,8 +1,6 @@
 /* The Maildir backend through the spool API. */
 #include "test_spool_util.h"
 
-#include <sys/wait.h>
-
 #include "wire.h"
 
 static void
@@ -187,28 +185,11 @@ static void
 test_session_lock(void **state)
 {
 	struct tfx *f = *state;
-	int up[2], down[2];
-	assert_int_equal(pipe(up), 0);
-	assert_int_equal(pipe(down), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct spool *c = NULL;
-		char b = spool_open(&f->where, "alice", NULL, &c) == SPOOL_OK ? 'k' : 'e';
-		if (write(up[1], &b, 1) != 1 || read(down[0], &b, 1) != 1)
-			_exit(2);
-		spool_close(c);
-		_exit(0);
-	}
-	char b;
-	assert_int_equal(read(up[0], &b, 1), 1);
-	assert_int_equal(b, 'k');
+	int release;
+	pid_t pid = tfx_child_holds(f, &release);
 	struct spool *sp = NULL;
 	assert_int_equal(spool_open(&f->where, "alice", NULL, &sp), SPOOL_EINUSE);
-	assert_int_equal(write(down[1], "x", 1), 1);
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	tfx_child_done(pid, release);
 	sp = tfx_open(f);
 	struct spool *sp2 = NULL; /* same process: refused too */
 	assert_int_equal(spool_open(&f->where, "alice", "INBOX", &sp2), SPOOL_EINUSE);
@@ -216,10 +197,6 @@ test_session_lock(void **state)
 	char side[200];
 	snprintf(side, sizeof side, "%s/postoffice.lock", f->path);
 	assert_true(tfx_exists(side)); /* never unlinked */
-	for (int i = 0; i < 2; i++) {
-		close(up[i]);
-		close(down[i]);
-	}
 }
 
 int

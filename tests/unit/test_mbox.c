@@ -6,7 +6,6 @@
 #include "test_spool_util.h"
 
 #include <signal.h>
-#include <sys/wait.h>
 
 #include "wire.h"
 
@@ -430,39 +429,18 @@ test_session_lock_other_process(void **state)
 {
 	struct tfx *f = *state;
 	tfx_writes(f->path, THREE);
-	int up[2], down[2];
-	assert_int_equal(pipe(up), 0);
-	assert_int_equal(pipe(down), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct spool *c = NULL;
-		char b = spool_open(&f->where, "alice", NULL, &c) == SPOOL_OK ? 'k' : 'e';
-		if (__real_write(up[1], &b, 1) != 1 || read(down[0], &b, 1) != 1)
-			_exit(2);
-		spool_close(c);
-		_exit(0);
-	}
-	char b;
-	assert_int_equal(read(up[0], &b, 1), 1);
-	assert_int_equal(b, 'k');
+	int release;
+	pid_t pid = tfx_child_holds(f, &release);
 	struct spool *sp = NULL;
 	assert_int_equal(spool_open(&f->where, "alice", NULL, &sp), SPOOL_EINUSE);
 	/* deliveries go on while the session holds the maildrop */
 	const char *msg = "Subject: during\n\nx\n";
 	assert_int_equal(spool_deliver(&f->where, "alice", NULL,
 	                 (const unsigned char *)msg, strlen(msg)), SPOOL_OK);
-	assert_int_equal(__real_write(down[1], "x", 1), 1);
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	tfx_child_done(pid, release);
 	sp = tfx_open(f);
 	assert_int_equal(spool_count(sp), 4);
 	spool_close(sp);
-	close(up[0]);
-	close(up[1]);
-	close(down[0]);
-	close(down[1]);
 }
 
 static void

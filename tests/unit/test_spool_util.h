@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "params.h"
@@ -155,6 +156,47 @@ tfx_assert_msg(struct spool *sp, size_t idx, const char *want)
 	assert_int_equal(len, strlen(want));
 	assert_memory_equal(got, want, len);
 	free(got);
+}
+
+/*
+ * Forks a child that opens alice's default maildrop and holds it (the
+ * session lock is per process); returns once it has it.  Write a byte to
+ * *release_r to let it close; tfx_child_done reaps it.
+ */
+static inline pid_t
+tfx_child_holds(struct tfx *f, int *release_r)
+{
+	int up[2], down[2];
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(down), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct spool *c = NULL;
+		char b = spool_open(&f->where, "alice", NULL, &c) == SPOOL_OK ? 'k' : 'e';
+		if (write(up[1], &b, 1) != 1 || read(down[0], &b, 1) != 1)
+			_exit(2);
+		spool_close(c);
+		_exit(0);
+	}
+	char b = 0;
+	assert_int_equal(read(up[0], &b, 1), 1);
+	assert_int_equal(b, 'k');
+	close(up[0]);
+	close(up[1]);
+	close(down[0]);
+	*release_r = down[1];
+	return pid;
+}
+
+static inline void
+tfx_child_done(pid_t pid, int release)
+{
+	int status;
+	assert_int_equal(write(release, "x", 1), 1);
+	close(release);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 #endif
