@@ -6,6 +6,7 @@
 #include "test_spool_util.h"
 
 #include <signal.h>
+#include <time.h>
 
 #include "wire.h"
 
@@ -464,6 +465,46 @@ test_stale_dotlock_broken(void **state)
 }
 
 static void
+test_old_dotlock_broken(void **state)
+{
+	struct tfx *f = *state;
+	tfx_writes(f->path, THREE);
+	char lock[160];
+	snprintf(lock, sizeof lock, "%s.lock", f->path);
+	tfx_writes(lock, ""); /* Postfix and procmail write no pid */
+	struct timespec old[2] = { { .tv_sec = time(NULL) - 3600 },
+	                           { .tv_sec = time(NULL) - 3600 } };
+	assert_int_equal(utimensat(AT_FDCWD, lock, old, 0), 0);
+	struct spool *sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 3);
+	spool_close(sp);
+	assert_false(tfx_exists(lock));
+}
+
+/* The last message lacks its line end and separator: a delivery must
+ * still start after an empty line, and the old message keep its size. */
+static void
+test_deliver_after_unterminated_message(void **state)
+{
+	struct tfx *f = *state;
+	tfx_writes(f->path, M1 "X: y\n\nno newline");
+	struct spool *sp = tfx_open(f);
+	uint64_t size = spool_size(sp, 0);
+	char uid[UID_MAX + 1];
+	strcpy(uid, spool_uid(sp, 0));
+	spool_close(sp);
+	const char *msg = "Subject: next\n\nz\n";
+	assert_int_equal(spool_deliver(&f->where, "alice", NULL,
+	                 (const unsigned char *)msg, strlen(msg)), SPOOL_OK);
+	sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 2);
+	assert_int_equal(spool_size(sp, 0), size);
+	assert_string_equal(spool_uid(sp, 0), uid);
+	tfx_assert_msg(sp, 1, msg);
+	spool_close(sp);
+}
+
+static void
 test_live_dotlock_is_busy(void **state)
 {
 	struct tfx *f = *state;
@@ -613,6 +654,8 @@ main(void)
 		T(test_session_lock_in_process),
 		T(test_session_lock_other_process),
 		T(test_stale_dotlock_broken),
+		T(test_old_dotlock_broken),
+		T(test_deliver_after_unterminated_message),
 		T(test_live_dotlock_is_busy),
 		T(test_commit_io_failures),
 		T(test_deliver_io_failure),
