@@ -237,6 +237,28 @@ test_uids_identical_messages(void **state)
 	spool_close(sp);
 }
 
+/* Many identical messages: the array grows, every uid stays unique. */
+static void
+test_many_identical_messages(void **state)
+{
+	struct tfx *f = *state;
+	const char *one = "From x\nSubject: same\n\n\n";
+	size_t n = 3000, ol = strlen(one);
+	char *all = malloc(n * ol);
+	assert_non_null(all);
+	for (size_t i = 0; i < n; i++)
+		memcpy(all + i * ol, one, ol);
+	tfx_write(f->path, all, n * ol);
+	free(all);
+	struct spool *sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), n);
+	char want[UID_MAX + 1];
+	snprintf(want, sizeof want, "%s-%zu", spool_uid(sp, 0), n);
+	assert_string_equal(spool_uid(sp, n - 1), want);
+	assert_int_equal(spool_live_size(sp), n * strlen("Subject: same\r\n\r\n"));
+	spool_close(sp);
+}
+
 static void
 test_uid_ignores_rewritten_headers(void **state)
 {
@@ -644,6 +666,7 @@ main(void)
 		T(test_parse_leading_junk_refused),
 		T(test_parse_binary),
 		T(test_uids_identical_messages),
+		T(test_many_identical_messages),
 		T(test_uid_ignores_rewritten_headers),
 		T(test_uid_xuidl),
 		T(test_commit_deletes_exactly),
