@@ -66,6 +66,14 @@ class Server(harness.Server):
         self.pop2_port = ports["pop2"]
         return self
 
+    def stop(self):
+        """harness.Server.stop, safe to call twice: the harness version
+        reads the closed stderr pipe on a second call (for instance
+        cleanup() after a start() that failed and stopped itself)."""
+        if self.proc and self.proc.stderr and self.proc.stderr.closed:
+            return self.proc.returncode
+        return super().stop()
+
 
 def message(subject, body, extra_headers=b""):
     return (b"From: Sender <sender@example.org>\n"
