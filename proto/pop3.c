@@ -67,7 +67,7 @@ state_name(unsigned state)
 	for (unsigned i = 0; pop3_state_names[i]; i++)
 		if (state == 1u << i)
 			return pop3_state_names[i];
-	return "?";
+	return "CONNECTED";
 }
 
 void
