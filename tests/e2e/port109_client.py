@@ -85,16 +85,6 @@ def pop1_data(envelopes, wire_messages):
     return b"".join(out)
 
 
-def wire_form(stored):
-    """harness.wire_form in linear time (that one appends to a bytes
-    object line by line: 40 s for the 10 MB fixture)."""
-    if stored == b"":
-        return b"\r\n"
-    lines = stored.split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()
-    return b"".join((l[:-1] if l.endswith(b"\r") else l) + b"\r\n" for l in lines)
-
 
 def pop1_split(data):
     """What a 1984 client does with the data: split at "From " lines, drop

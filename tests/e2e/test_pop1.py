@@ -7,10 +7,12 @@ import os
 import time
 import unittest
 
-from fixtures import FIXTURES, big_message, mailbox_snapshot, message, stored_for
+from fixtures import (FIXTURES, big_message, mailbox_snapshot, message,
+                      stored_for)
+from fixtures import fast_wire_form as wire_form
 from harness import mbox_from
 from port109_client import (Server109, number, pop1_data, pop1_login,
-                            pop1_split, pop1_transfer, wait_released, wire_form)
+                            pop1_split, pop1_transfer, wait_released)
 
 KINDS = ("mbox", "maildir")
 SEP = "From sender@example.org Mon Nov 23 10:00:00 2026"

@@ -5,10 +5,12 @@ octet with the wire form of what is stored."""
 import os
 import unittest
 
-from fixtures import FIXTURES, big_message, mailbox_snapshot, message, stored_for
+from fixtures import (FIXTURES, big_message, mailbox_snapshot, message,
+                      stored_for)
+from fixtures import fast_wire_form as wire_form
 from harness import mbox_from
 from port109_client import (Server109, number, pop2_fetch, pop2_helo,
-                            wait_released, wire_form)
+                            wait_released)
 
 KINDS = ("mbox", "maildir")
 M1 = message(b"one", b"First.\n.dot line\n")
