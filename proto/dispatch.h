@@ -50,7 +50,7 @@ enum dispatch_result {
 	DISPATCH_BADCHAR,     /* NUL or another control character in the line */
 	DISPATCH_UNKNOWN,     /* no such verb */
 	DISPATCH_STATE,       /* verb known, not allowed in this state */
-	DISPATCH_ARGS,        /* wrong number of arguments, or one too long */
+	DISPATCH_ARGS,        /* wrong number of arguments (length is bounded by the line) */
 };
 
 /*

@@ -120,6 +120,17 @@ make_timestamp(struct pop3 *p)
 	         (long)getpid(), (long)ts.tv_sec, ts.tv_nsec, p->env->cfg->hostname);
 }
 
+/* Counts a bad line; false (and the session ends) once there were too many. */
+static bool
+count_bad(struct pop3 *p)
+{
+	if (++p->bad_commands < MAX_BAD_COMMANDS)
+		return true;
+	pop3_err(p, "Too many bad commands; closing");
+	p->env->stats.end = "too many bad commands";
+	return false;
+}
+
 /* Answers a line the dispatcher refused; false once too many were bad. */
 static bool
 refuse(struct pop3 *p, enum dispatch_result r, const struct dispatch_row *row)
@@ -145,11 +156,7 @@ refuse(struct pop3 *p, enum dispatch_result r, const struct dispatch_row *row)
 	case DISPATCH_HANDLED:
 		break;
 	}
-	if (++p->bad_commands >= MAX_BAD_COMMANDS) {
-		pop3_err(p, "Too many bad commands; closing");
-		return false;
-	}
-	return true;
+	return count_bad(p);
 }
 
 static const char *
@@ -179,7 +186,7 @@ pop3_serve(struct netio *io, struct session_env *env)
 		enum netio_status st = netio_read_line(io, line, sizeof(line), &len);
 		if (st == NETIO_TOOLONG) {
 			pop3_err(&p, "Line too long");
-			if (++p.bad_commands >= MAX_BAD_COMMANDS)
+			if (!count_bad(&p))
 				break;
 			continue;
 		}
@@ -196,10 +203,8 @@ pop3_serve(struct netio *io, struct session_env *env)
 		/* The line held a password: do not leave it in memory. */
 		if (row && row->handler == pop3_cmd_pass)
 			auth_wipe(line, sizeof(line));
-		if (r != DISPATCH_HANDLED && !refuse(&p, r, row)) {
-			env->stats.end = "too many bad commands";
+		if (r != DISPATCH_HANDLED && !refuse(&p, r, row))
 			break;
-		}
 		if (ret == POP3_CLOSE)
 			break;
 	}
