@@ -7,11 +7,13 @@ ends, stuffing dots not counted).  Unique ids are checked for format,
 uniqueness (identical twins included) and stability across sessions and
 server restarts.
 """
+import os
 import re
 import unittest
 
-from fixtures import (FIXTURES, USER, big_message, fast_wire_form, login, raw_login,
-                      read_multiline, received, server_with, stored_for, wire_form)
+from fixtures import (FIXTURES, USER, Server, big_message, fast_wire_form, login,
+                      mbox_from, message, raw_login, read_multiline, received,
+                      server_with, stored_for, wire_form)
 from harness import unstuff
 
 UID_RE = re.compile(rb"^[\x21-\x7e]{1,70}$")
@@ -165,6 +167,85 @@ class UidlAcrossRestart(unittest.TestCase):
                 p.quit()
                 kept = [u for i, u in enumerate(uids) if i not in (0, len(msgs) // 2 - 1)]
                 self.assertEqual(left, kept, kind)
+
+
+def uids(s):
+    p = login(s)
+    out = [l.split(b" ")[1] for l in p.uidl()[1]]
+    p.quit()
+    return out
+
+
+class UidlEdgeCases(unittest.TestCase):
+    """RFC 1939 §7: an id persists across sessions and is never reused
+    while the maildrop exists; issue 2: unique even for identical
+    messages.  These are the situations that break naive schemes."""
+
+    TWIN = message(b"twins", b"Same bytes, same envelope line.\n")
+
+    def test_twin_keeps_its_id_when_the_other_is_deleted(self):
+        # Two byte-identical messages (same mbox From line too, as two
+        # deliveries of one message within a second have).  Deleting the
+        # first must neither change the second's id nor hand it the id
+        # the deleted one had: a client that remembers ids (fetchmail,
+        # mpop) would otherwise never fetch it, or fetch it twice.
+        for kind in ("maildir", "mbox"):
+            with server_with(kind, [self.TWIN, self.TWIN]) as s:
+                first, second = uids(s)
+                p = login(s)
+                p.dele(1)
+                p.quit()
+                self.assertEqual(uids(s), [second], kind)
+                self.assertNotEqual(second, first, kind)
+
+    def test_ids_survive_an_append(self):
+        msgs = [stored_for("mbox", m) for _, m in FIXTURES]
+        for kind in ("mbox", "maildir"):
+            with server_with(kind, msgs) as s:
+                before = uids(s)
+                self.assertEqual(s.deliver(USER, self.TWIN), 0)
+                self.assertEqual(s.deliver(USER, self.TWIN), 0)
+                after = uids(s)
+                self.assertEqual(len(after), len(before) + 2)
+                self.assertEqual(set(before) & set(after), set(before), kind)
+                self.assertEqual(len(set(after)), len(after), kind)
+
+    def test_maildir_flags_and_odd_names(self):
+        m = message(b"x", b"body\n")
+        with Server(maildir={USER: [m, m, m]}) as s:
+            new = os.path.join(s.mailbox_path(USER), "new")
+            names = sorted(os.listdir(new))
+            # A name longer than 70 octets and one with a space, a control
+            # character and 8-bit bytes still give a valid id.
+            os.rename(os.path.join(new, names[1]), os.path.join(new, "A" * 120 + ".host"))
+            os.rename(os.path.join(new, names[2]),
+                      os.path.join(new, "17 sp\x01\xc3\xa9.host"))
+            before = uids(s)
+            for uid in before:
+                self.assertRegex(uid, UID_RE)
+            self.assertEqual(len(set(before)), 3)
+            # A reader marking a message seen moves it to cur/ with flags;
+            # its id must not change.
+            os.rename(os.path.join(new, names[0]),
+                      os.path.join(s.mailbox_path(USER), "cur", names[0] + ":2,S"))
+            self.assertEqual(sorted(uids(s)), sorted(before))
+
+    def test_reused_x_uidl(self):
+        a = message(b"a", b"a\n", b"X-UIDL: abc-1\n")
+        b = message(b"b", b"b\n", b"X-UIDL: abc-2\n")
+        bad = message(b"c", b"c\n", b"X-UIDL: has a space and " + b"L" * 80 + b"\n")
+        with Server(mbox={USER: mbox_from([a, b, bad])},
+                    extra_config="reuse_xuidl yes") as s:
+            first = uids(s)
+            self.assertEqual(first[:2], [b"abc-1", b"abc-2"])
+            self.assertRegex(first[2], UID_RE)
+            # A later message carrying a copy of an X-UIDL header (a
+            # forwarded or re-sent message) must not take the id away
+            # from the message that had it first.
+            self.assertEqual(s.deliver(USER, a), 0)
+            after = uids(s)
+            self.assertEqual(after[:3], first)
+            self.assertNotIn(after[3], first)
 
 
 class TenMegabytes(unittest.TestCase):
