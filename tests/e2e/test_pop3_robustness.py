@@ -216,6 +216,25 @@ class QuitSemantics(unittest.TestCase):
                     self.assertEqual(sorted(got), sorted(wire_form(m) for m in (M2, M3, new)))
 
 
+class ChangedUnderneath(unittest.TestCase):
+    def test_mbox_rewritten_by_another_program_during_the_session(self):
+        # RFC 1939 §6: if the marked messages cannot be removed the reply is
+        # -ERR, and an unmarked message is never lost.  Here another mail
+        # reader rewrites the mbox (drops message 3) while our session has
+        # message 1 marked: our commit must not apply stale offsets.
+        with server_with("mbox", MSGS) as s:
+            c = raw_login(s)
+            self.assertTrue(c.cmd("DELE 1").startswith("+OK"))
+            edited = mbox_from([M1, M2])
+            with open(s.mailbox_path(USER), "wb") as f:
+                f.write(edited)
+            r = c.cmd("QUIT")
+            self.assertTrue(r.startswith("-ERR"), r)
+            self.assertTrue(c.closed())
+            with open(s.mailbox_path(USER), "rb") as f:
+                self.assertEqual(f.read(), edited)
+
+
 class NoQuitNoDelete(unittest.TestCase):
     def abrupt(self, kind, reset):
         with server_with(kind, MSGS) as s:
