@@ -317,6 +317,19 @@ class Authorization(unittest.TestCase):
             self.assertEqual(p.stat()[0], 3)
             p.quit()
 
+    def test_unusable_maildrop(self):
+        # RFC 1939 §4: a maildrop that cannot be opened gets -ERR, and the
+        # session stays in AUTHORIZATION (RFC 3206 [SYS/PERM]: not the
+        # client's fault, nor a wrong password).
+        with server(mbox={USER: b"Subject: not an mbox\n\nno From line\n"}) as s:
+            c = s.connect()
+            c.line()
+            c.cmd("USER alice")
+            r = c.cmd("PASS wonderland")
+            self.assertTrue(r.startswith("-ERR [SYS/PERM]"), r)
+            self.assertTrue(c.cmd("STAT").startswith("-ERR"))
+            self.assertTrue(c.cmd("QUIT").startswith("+OK"))
+
     def test_too_many_failed_logins_close(self):
         with server() as s:
             c = s.connect()

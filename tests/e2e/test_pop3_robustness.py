@@ -297,6 +297,19 @@ class Autologout(unittest.TestCase):
             self.assertLess(time.monotonic() - t, 5)
             self.assertIn(b"timeout", s.read_log())
 
+    def test_any_command_resets_the_timer(self):
+        # RFC 1939 §3: any command restarts the inactivity interval.
+        with server_with("mbox", MSGS, extra_config="timeout_login 1") as s:
+            c = s.connect()
+            c.line()
+            for _ in range(5):
+                time.sleep(0.6)
+                self.assertTrue(c.cmd("CAPA").startswith("+OK"))
+                c.multiline()
+            self.assertTrue(c.cmd("USER alice").startswith("+OK"))
+            self.assertTrue(c.cmd("PASS wonderland").startswith("+OK"))
+            c.cmd("QUIT")
+
     def test_login_timer_does_not_apply_after_login(self):
         with server_with("mbox", MSGS, extra_config="timeout_login 1") as s:
             c = raw_login(s)
