@@ -40,12 +40,8 @@ def wire_form(stored):
     lines = stored.split(b"\n")
     if lines[-1] == b"":
         lines.pop()
-    out = b""
-    for line in lines:
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        out += line + b"\r\n"
-    return out
+    return b"".join((line[:-1] if line.endswith(b"\r") else line) + b"\r\n"
+                    for line in lines)
 
 
 class Server:
@@ -124,7 +120,7 @@ class Server:
             if not chunk:
                 break
             buf += chunk
-            for m in re.finditer(rb"listening (pop3|pop2) [^ ]*:(\d+)", buf):
+            for m in re.finditer(rb"listening (pop3|pop2) [^ \n]*:(\d+)\n", buf):
                 ports[m.group(1).decode()] = int(m.group(2))
         self.log = buf
         if len(ports) < 2:
@@ -136,7 +132,7 @@ class Server:
 
     def read_log(self):
         """Everything the server logged so far (non-blocking)."""
-        while self.proc and self.proc.stderr:
+        while self.proc and not self.proc.stderr.closed:
             r, _, _ = select.select([self.proc.stderr], [], [], 0.05)
             if not r:
                 break
@@ -154,7 +150,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc:
+        if self.proc and not self.proc.stderr.closed:
             self.read_log()
             self.proc.stderr.close()
         return self.proc.returncode if self.proc else None
