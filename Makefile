@@ -3,6 +3,7 @@
 #   make check                            unit tests (cmocka) and end-to-end tests
 #   make check SANITIZE=address,undefined the same under ASan/UBSan, in build-san/
 #   make deps                             install what the tests need (Debian)
+#   make fuzz-run                         the libFuzzer harnesses, FUZZ_SECONDS each
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -69,6 +70,40 @@ deps:
 	sh tests/deps.sh
 
 clean:
-	rm -rf build build-san postoffice
+	rm -rf build build-san build-fuzz postoffice
 
-.PHONY: all unit e2e check deps clean
+# libFuzzer harnesses (clang), built with ASan/UBSan into build-fuzz/.
+# fuzz-run gives each FUZZ_SECONDS from the seeds in tests/fuzz/seeds/NAME;
+# what it learns stays in build-fuzz/, crashes are written there too.
+FUZZ_CC      = clang
+FUZZ_SECONDS = 60
+FZ           = build-fuzz
+FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS  = $(WARN) $(DEFS) $(INCS) -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_NAMES   = $(patsubst tests/fuzz/fuzz_%.c,%,$(filter-out tests/fuzz/fuzz_session.c,$(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_BIN     = $(FUZZ_NAMES:%=$(FZ)/fuzz_%)
+
+$(FZ)/%.o: %.c $(wildcard src/*.h proto/*.h spool/*.h tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests/fuzz -c -o $@ $<
+
+$(FZ)/libpostoffice.a: $(LIB_SRC:%.c=$(FZ)/%.o) $(FZ)/tests/fuzz/fuzz_session.o
+	rm -f $@
+	ar rcs $@ $^
+
+$(FZ)/fuzz_%: $(FZ)/tests/fuzz/fuzz_%.o $(FZ)/libpostoffice.a
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
+fuzz: $(FUZZ_BIN)
+
+fuzz-run: fuzz
+	@set -e; for n in $(FUZZ_NAMES); do \
+	  mkdir -p $(FZ)/corpus/$$n; \
+	  echo "== fuzz_$$n for $(FUZZ_SECONDS)s"; \
+	  $(FZ)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+	    -print_final_stats=1 -artifact_prefix=$(FZ)/crash-$$n- \
+	    $(FZ)/corpus/$$n tests/fuzz/seeds/$$n 2>&1 | grep -E '^(stat::number_of_executed_units|==|.*ERROR|SUMMARY)' || true; \
+	  if ls $(FZ)/crash-$$n-* >/dev/null 2>&1; then echo "fuzz_$$n found a crash"; exit 1; fi; \
+	done
+
+.PHONY: all unit e2e check deps clean fuzz fuzz-run
