@@ -69,6 +69,11 @@ check: all unit e2e
 deps:
 	sh tests/deps.sh
 
+# docs/commands.md is generated from the dispatch tables; a test checks
+# that the committed copy is current.
+docs: $(BIN)
+	./$(BIN) commands > docs/commands.md
+
 clean:
 	rm -rf build build-san build-fuzz postoffice
 
@@ -106,4 +111,4 @@ fuzz-run: fuzz
 	  if ls $(FZ)/crash-$$n-* >/dev/null 2>&1; then echo "fuzz_$$n found a crash"; exit 1; fi; \
 	done
 
-.PHONY: all unit e2e check deps clean fuzz fuzz-run
+.PHONY: all unit e2e check deps docs clean fuzz fuzz-run

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "config.h"
 #include "deliver.h"
 #include "demo.h"
@@ -18,6 +19,7 @@ usage(FILE *f)
 	fprintf(f,
 	  "usage: postoffice serve [-c FILE] [--inetd pop3|pop2]\n"
 	  "       postoffice deliver -c FILE [-f SENDER] USER < MESSAGE\n"
+	  "       postoffice commands [pop1|pop2|pop3]\n"
 	  "       postoffice --version | --help\n"
 	  "\n"
 	  "serve            run the daemon in the foreground, logging to stderr;\n"
@@ -28,7 +30,8 @@ usage(FILE *f)
 	  "                 port 109 (POP1 or POP2, told by the first command)\n"
 	  "deliver          append one message to USER's maildrop; exits 0, or\n"
 	  "                 67 no such user, 65 malformed, 75 try again later\n"
-	  "  -f SENDER      the envelope sender for the mbox From line\n");
+	  "  -f SENDER      the envelope sender for the mbox From line\n"
+	  "commands         print the command tables of each protocol (Markdown)\n");
 }
 
 static int
@@ -120,6 +123,12 @@ main(int argc, char **argv)
 		return cmd_serve(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "deliver"))
 		return cmd_deliver(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "commands") && argc <= 3) {
+		if (commands_print(stdout, argc == 3 ? argv[2] : NULL))
+			return 0;
+		fprintf(stderr, "postoffice: commands takes pop1, pop2 or pop3\n");
+		return EXIT_USAGE;
+	}
 	fprintf(stderr, "postoffice: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;
