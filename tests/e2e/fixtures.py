@@ -9,11 +9,8 @@ expected bytes are always wire_form(stored bytes).
 """
 import os
 import poplib
-import re
-import select
 import shutil
 import subprocess
-import time
 import warnings
 
 import harness
@@ -25,54 +22,7 @@ poplib._MAXLINE = 1 << 16
 
 USER, PASSWORD = "alice", "wonderland"
 
-LISTENING = re.compile(rb"listening (pop3|pop2) [^ \n]*:(\d+)\n")
-
-
-class Server(harness.Server):
-    """harness.Server, reading the ports line by line.
-
-    harness.Server.start matches "listening pop3 [^ ]*:(\d+)" over the
-    whole log buffer; "[^ ]" also matches a newline, so when the next log
-    line has already arrived the match runs on into its time stamp and
-    the port read is the seconds of that time stamp.  Until the harness
-    is fixed the POP3 tests start the server through this copy, which
-    anchors each match to one line."""
-
-    def start(self):
-        self.proc = subprocess.Popen(
-            [BINARY, "serve", "-c", self.config],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE)
-        ports = {}
-        deadline = time.time() + 10
-        buf = b""
-        while len(ports) < 2 and time.time() < deadline:
-            r, _, _ = select.select([self.proc.stderr], [], [], 0.5)
-            if not r:
-                if self.proc.poll() is not None:
-                    break
-                continue
-            chunk = os.read(self.proc.stderr.fileno(), 4096)
-            if not chunk:
-                break
-            buf += chunk
-            for m in LISTENING.finditer(buf):
-                ports[m.group(1).decode()] = int(m.group(2))
-        self.log = buf
-        if len(ports) < 2:
-            self.stop()
-            raise RuntimeError("server did not start: %r" % buf)
-        self.pop3_port = ports["pop3"]
-        self.pop2_port = ports["pop2"]
-        return self
-
-    def stop(self):
-        """harness.Server.stop, safe to call twice: the harness version
-        reads the closed stderr pipe on a second call (for instance
-        cleanup() after a start() that failed and stopped itself)."""
-        if self.proc and self.proc.stderr and self.proc.stderr.closed:
-            return self.proc.returncode
-        return super().stop()
+Server = harness.Server
 
 
 def message(subject, body, extra_headers=b""):
@@ -141,15 +91,8 @@ def big_message(size=10 * 1024 * 1024):
     return head + b"".join(lines)
 
 
-def fast_wire_form(stored):
-    """harness.wire_form in linear time (that one builds its result by
-    repeated concatenation, which takes half a minute for 10 MB)."""
-    if stored == b"":
-        return b"\r\n"
-    lines = stored.split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()
-    return b"".join((l[:-1] if l.endswith(b"\r") else l) + b"\r\n" for l in lines)
+# harness.wire_form is linear now; the name stays for the 10 MB tests.
+fast_wire_form = wire_form
 
 
 def read_multiline(conn):
