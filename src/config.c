@@ -21,6 +21,8 @@ config_defaults(struct config *c)
 	c->timeout_login = DEFAULT_TIMEOUT_LOGIN;
 	c->timeout_idle = DEFAULT_TIMEOUT_IDLE;
 	c->auth_fail_delay_ms = DEFAULT_AUTH_FAIL_DELAY_MS;
+	c->plaintext_auth = true;
+	c->last_command = true;
 }
 
 /* Strict decimal: digits only, no sign, no overflow past MAX. */
@@ -197,6 +199,34 @@ apply(struct config *c, const char *key, const char *v, const char **why)
 	}
 	if (!strcmp(key, "reuse_xuidl"))
 		return set_bool(&c->reuse_xuidl, v, why);
+	if (!strcmp(key, "plaintext_auth"))
+		return set_bool(&c->plaintext_auth, v, why);
+	if (!strcmp(key, "last_command"))
+		return set_bool(&c->last_command, v, why);
+	if (!strcmp(key, "xtnd_xmit_command")) {
+		/* Run without a shell: an absolute program path, then arguments. */
+		if (v[0] != '/' || strlen(v) >= sizeof(c->xtnd_xmit)) {
+			*why = "must be an absolute program path, then its arguments";
+			return false;
+		}
+		snprintf(c->xtnd_xmit, sizeof(c->xtnd_xmit), "%s", v);
+		return true;
+	}
+	if (!strcmp(key, "status_header")) {
+		/* mbox Status: flags, R (read) and O (old); "no" turns it off. */
+		if (!strcmp(v, "no") || !strcmp(v, "off")) {
+			c->status_header[0] = '\0';
+			return true;
+		}
+		if (strlen(v) >= sizeof(c->status_header) || strspn(v, "RO") != strlen(v)) {
+			*why = "must be no, or Status: flags from R and O (e.g. RO)";
+			return false;
+		}
+		snprintf(c->status_header, sizeof(c->status_header), "%s", v);
+		return true;
+	}
+	if (!strcmp(key, "strip_nul"))
+		return set_bool(&c->strip_nul, v, why);
 	*why = "unknown key";
 	return false;
 }

@@ -41,6 +41,12 @@ struct config {
 	int timeout_idle;             /* seconds idle after login */
 	int auth_fail_delay_ms;
 	bool reuse_xuidl;             /* mbox: X-UIDL: header as unique id */
+	/* POP3 extensions and client workarounds (README.md, issue 4). */
+	bool plaintext_auth;          /* USER/PASS, SASL PLAIN and LOGIN allowed */
+	bool last_command;            /* RFC 1081 LAST answered */
+	char xtnd_xmit[PATH_MAX];     /* XTND XMIT command line, "" = refused */
+	char status_header[8];        /* Status: flags to synthesize, "" = off */
+	bool strip_nul;               /* remove NUL octets from messages sent */
 };
 
 /* Fills C with the defaults. */
