@@ -1,6 +1,7 @@
 /*
- * POP3 (RFC 1939): the command table and the session loop.  The handlers
- * live in pop3_auth.c and pop3_trans.c.
+ * POP3 (RFC 1939 and extensions): the command table and the session loop.
+ * The handlers live in pop3_auth.c, pop3_sasl.c, pop3_trans.c,
+ * pop3_legacy.c and pop3_xmit.c.
  */
 #include "pop3.h"
 
@@ -29,6 +30,13 @@ static const struct dispatch_row pop3_rows[] = {
 	{ "APOP", AUTH, 2, 2, 0, pop3_cmd_apop, "name digest",
 	  "+OK / -ERR [AUTH] / -ERR [IN-USE]", "RFC 1939 §7",
 	  "MD5 of the greeting's timestamp and the shared secret" },
+	{ "AUTH", AUTH, 0, 2, 0, pop3_cmd_auth, "[mechanism [initial-response]]",
+	  "+OK / + challenge / -ERR [AUTH] / -ERR [IN-USE]", "RFC 5034 §4",
+	  "SASL login: PLAIN, LOGIN, CRAM-MD5; without arguments, list them" },
+	{ "RPOP", AUTH, 1, 1, DISPATCH_REST, pop3_cmd_rpop, "user", "-ERR",
+	  "RFC 1081", "trusted-host login; always refused" },
+	{ "UTF8", AUTH, 0, 0, 0, pop3_cmd_utf8, "", "+OK / -ERR",
+	  "RFC 6856 §2", "switch the session to UTF-8 mode" },
 	{ "CAPA", AUTH | TRANS, 0, 0, 0, pop3_cmd_capa, "", "+OK, capability lines, .",
 	  "RFC 2449 §5", "list the capabilities in force" },
 	{ "STAT", TRANS, 0, 0, 0, pop3_cmd_stat, "", "+OK count octets",
@@ -47,6 +55,12 @@ static const struct dispatch_row pop3_rows[] = {
 	  "RFC 1939 §7", "send the header and the first n lines of the body" },
 	{ "UIDL", TRANS, 0, 1, 0, pop3_cmd_uidl, "[msg]", "+OK msg uid / listing",
 	  "RFC 1939 §7", "unique, persistent id of one message or of each" },
+	{ "LAST", TRANS, 0, 0, 0, pop3_cmd_last, "", "+OK msg",
+	  "RFC 1081", "highest message number retrieved or deleted" },
+	{ "XTND", TRANS, 1, 2, 0, pop3_cmd_xtnd, "XMIT", "+OK, message, . / -ERR",
+	  "Qpopper", "XMIT: send a message through the configured mail command" },
+	{ "EUIDL", TRANS, 0, 1, 0, pop3_cmd_euidl, "[msg]", "-ERR",
+	  "Qpopper", "extended unique-id listing; refused, use UIDL" },
 	{ "QUIT", AUTH, 0, 0, 0, pop3_cmd_quit_auth, "", "+OK",
 	  "RFC 1939 §4", "end the session; nothing is deleted" },
 	{ "QUIT", TRANS, 0, 0, 0, pop3_cmd_quit, "", "+OK / -ERR [SYS/TEMP]",
@@ -201,7 +215,8 @@ pop3_serve(struct netio *io, struct session_env *env)
 		enum dispatch_result r = dispatch_line(&pop3_table, p.state, line,
 		                                       len, &p, &ret, &row);
 		/* The line held a password: do not leave it in memory. */
-		if (row && row->handler == pop3_cmd_pass)
+		if (row && (row->handler == pop3_cmd_pass
+		            || row->handler == pop3_cmd_auth))
 			auth_wipe(line, sizeof(line));
 		if (r != DISPATCH_HANDLED && !refuse(&p, r, row))
 			break;
@@ -211,4 +226,5 @@ pop3_serve(struct netio *io, struct session_env *env)
 	netio_flush(io);
 	if (p.spool)
 		spool_close(p.spool);
+	pop3_view_free(&p);
 }

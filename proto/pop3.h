@@ -1,15 +1,21 @@
 /*
- * The POP3 front-end (RFC 1939 and the extensions in RFC 2449, 3206):
- * one session's state, shared by the command handlers, which are split by
- * state into pop3_auth.c (AUTHORIZATION) and pop3_trans.c (TRANSACTION,
- * UPDATE).  pop3.c holds the command table and the session loop.
+ * The POP3 front-end (RFC 1939 and the extensions in RFC 2449, 3206,
+ * 5034, 6856, and the RFC 1081 / Qpopper legacy commands): one session's
+ * state, shared by the command handlers, which are split by job:
+ * pop3_auth.c (AUTHORIZATION, CAPA), pop3_sasl.c (AUTH), pop3_trans.c
+ * (TRANSACTION, UPDATE), pop3_legacy.c (LAST, RPOP, XTND, EUIDL),
+ * pop3_xmit.c (XTND XMIT), pop3_view.c (the message as this session
+ * sends it: sizes and client workarounds).  pop3.c holds the command
+ * table and the session loop.
  */
 #ifndef POP3_H
 #define POP3_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "auth.h"
 #include "dispatch.h"
 #include "netio.h"
 #include "session.h"
@@ -38,7 +44,13 @@ struct pop3 {
 	bool have_user;
 	unsigned auth_failures;
 	unsigned bad_commands;
+	bool utf8;                    /* RFC 6856 §2 UTF8 given */
 	struct spool *spool;
+	/* RFC 1081 LAST: highest message number accessed, and its value when
+	 * TRANSACTION began (RSET restores it, PROTOCOLS.md §4). */
+	size_t last, last_start;
+	/* pop3_view.c: per-message sizes when a workaround changes them. */
+	uint64_t *view_sizes;
 };
 
 extern const struct dispatch_table pop3_table;
@@ -50,11 +62,46 @@ void pop3_err(struct pop3 *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* AUTHORIZATION (pop3_auth.c) */
+/* A credential check failed: the one reply and delay for every failure. */
+int pop3_auth_failed(struct pop3 *p, enum auth_result r, const char *user);
+/* Credentials are good: open USER's maildrop and enter TRANSACTION. */
+int pop3_auth_login(struct pop3 *p, const char *user);
+/* Plaintext logins (USER/PASS, PLAIN, LOGIN) allowed by the config. */
+bool pop3_plaintext_allowed(const struct pop3 *p);
 int pop3_cmd_user(void *sess, int argc, char **argv);
 int pop3_cmd_pass(void *sess, int argc, char **argv);
 int pop3_cmd_apop(void *sess, int argc, char **argv);
 int pop3_cmd_quit_auth(void *sess, int argc, char **argv);
 int pop3_cmd_capa(void *sess, int argc, char **argv);
+int pop3_cmd_utf8(void *sess, int argc, char **argv);
+
+/* SASL AUTH (pop3_sasl.c) */
+int pop3_cmd_auth(void *sess, int argc, char **argv);
+/* The SASL mechanisms this session offers, space-separated. */
+const char *pop3_sasl_mechanisms(const struct pop3 *p);
+
+/* Legacy and vendor commands (pop3_legacy.c, pop3_xmit.c) */
+int pop3_cmd_rpop(void *sess, int argc, char **argv);
+int pop3_cmd_last(void *sess, int argc, char **argv);
+int pop3_cmd_xtnd(void *sess, int argc, char **argv);
+int pop3_cmd_euidl(void *sess, int argc, char **argv);
+/* RFC 1081: RETR and DELE raise LAST to the message they name. */
+void pop3_legacy_touch(struct pop3 *p, size_t idx);
+/* XTND XMIT: reads the message that follows and hands it to the
+ * configured command. */
+int pop3_xmit(struct pop3 *p);
+
+/* The message as sent (pop3_view.c) */
+/* Octets RETR sends for message IDX; false (and -ERR sent) on a storage
+ * error. */
+bool pop3_view_size(struct pop3 *p, size_t idx, uint64_t *size_r);
+/* Count and octets of the messages not deleted (STAT). */
+bool pop3_view_live(struct pop3 *p, size_t *count_r, uint64_t *size_r);
+/* Sends DATA (message IDX) dot-stuffed, at most MAX_BODY_LINES lines of
+ * body, then the terminating line. */
+void pop3_view_send(struct pop3 *p, const unsigned char *data, size_t len,
+                    uint64_t max_body_lines);
+void pop3_view_free(struct pop3 *p);
 
 /* TRANSACTION and UPDATE (pop3_trans.c) */
 int pop3_cmd_stat(void *sess, int argc, char **argv);

@@ -1,6 +1,8 @@
 /*
- * POP3 AUTHORIZATION state (RFC 1939 §4, §7): USER/PASS, APOP, QUIT, and
- * CAPA (RFC 2449 §5), which is valid in both states.
+ * POP3 AUTHORIZATION state (RFC 1939 §4, §7): USER/PASS, APOP, QUIT, UTF8
+ * (RFC 6856 §2), and CAPA (RFC 2449 §5), which is valid in both states.
+ * SASL AUTH is in pop3_sasl.c; both end here, in pop3_auth_failed or
+ * pop3_auth_login.
  *
  * Every credential failure gets the same reply after the same delay, so
  * an unknown user cannot be told from a wrong password (RFC 1939 §13);
@@ -23,9 +25,15 @@ valid_user(const char *name)
 	return n > 0 && n <= USER_MAX;
 }
 
+bool
+pop3_plaintext_allowed(const struct pop3 *p)
+{
+	return p->env->cfg->plaintext_auth;
+}
+
 /* Answers a failed credential check; CLOSE once too many have failed. */
-static int
-auth_failed(struct pop3 *p, enum auth_result r, const char *user)
+int
+pop3_auth_failed(struct pop3 *p, enum auth_result r, const char *user)
 {
 	session_fail_delay(p->env);
 	if (r == AUTH_TEMPFAIL) {
@@ -45,8 +53,8 @@ auth_failed(struct pop3 *p, enum auth_result r, const char *user)
 }
 
 /* Credentials are good: open the maildrop and enter TRANSACTION. */
-static int
-open_maildrop(struct pop3 *p, const char *user)
+int
+pop3_auth_login(struct pop3 *p, const char *user)
 {
 	enum spool_err e = spool_open(&p->env->where, user, NULL, &p->spool);
 	p->have_user = false;
@@ -71,9 +79,18 @@ open_maildrop(struct pop3 *p, const char *user)
 	}
 	snprintf(p->env->stats.user, sizeof(p->env->stats.user), "%s", user);
 	log_info("login %s, %zu messages", user, spool_live_count(p->spool));
+	/* RFC 1081 LAST starts at 0: no read state persists across sessions
+	 * (PROTOCOLS.md §4; RFC/rfc1081.md). */
+	p->last = p->last_start = 0;
 	pop3_set_state(p, POP3_TRANSACTION);
-	pop3_ok(p, "%zu messages (%llu octets)", spool_live_count(p->spool),
-	        (unsigned long long)spool_live_size(p->spool));
+	size_t count;
+	uint64_t size;
+	if (pop3_view_live(p, &count, &size))
+		pop3_ok(p, "%zu messages (%llu octets)", count,
+		        (unsigned long long)size);
+	else
+		/* The -ERR about a message is out; the login itself stands. */
+		pop3_ok(p, "%zu messages", spool_live_count(p->spool));
 	return POP3_CONTINUE;
 }
 
@@ -89,6 +106,12 @@ pop3_cmd_user(void *sess, int argc, char **argv)
 		 * first so the client can start over. */
 		p->have_user = false;
 		pop3_err(p, "USER already given; start again");
+		return POP3_CONTINUE;
+	}
+	if (!pop3_plaintext_allowed(p)) {
+		/* RFC 1939 §7 lets USER refuse plaintext; RFC 3206 §5 keeps
+		 * [AUTH] off USER.  Nothing here depends on the name. */
+		pop3_err(p, "Plaintext login is disabled here; use APOP or AUTH CRAM-MD5");
 		return POP3_CONTINUE;
 	}
 	if (!valid_user(argv[1])) {
@@ -115,8 +138,8 @@ pop3_cmd_pass(void *sess, int argc, char **argv)
 	                                         argv[1]);
 	auth_wipe(argv[1], strlen(argv[1]));
 	if (r != AUTH_OK)
-		return auth_failed(p, r, p->user);
-	return open_maildrop(p, p->user);
+		return pop3_auth_failed(p, r, p->user);
+	return pop3_auth_login(p, p->user);
 }
 
 /* RFC 1939 §7 APOP name digest. */
@@ -127,12 +150,12 @@ pop3_cmd_apop(void *sess, int argc, char **argv)
 	(void)argc;
 	p->have_user = false;
 	if (!valid_user(argv[1]))
-		return auth_failed(p, AUTH_FAIL, "(invalid)");
+		return pop3_auth_failed(p, AUTH_FAIL, "(invalid)");
 	enum auth_result r = auth_check_apop(p->env->cfg->passwd, argv[1],
 	                                     p->timestamp, argv[2]);
 	if (r != AUTH_OK)
-		return auth_failed(p, r, argv[1]);
-	return open_maildrop(p, argv[1]);
+		return pop3_auth_failed(p, r, argv[1]);
+	return pop3_auth_login(p, argv[1]);
 }
 
 /* RFC 1939 §4: QUIT before login ends the session, deleting nothing. */
@@ -147,7 +170,9 @@ pop3_cmd_quit_auth(void *sess, int argc, char **argv)
 	return POP3_CLOSE;
 }
 
-/* RFC 2449 §5, §6: what this server offers, in both states. */
+/* RFC 2449 §5, §6: what this server offers, in both states and the same
+ * in both, as configured.  No LOGIN-DELAY (not enforced), EXPIRE NEVER
+ * (nothing is ever expired), SASL as RFC 5034 §3 words it. */
 int
 pop3_cmd_capa(void *sess, int argc, char **argv)
 {
@@ -155,15 +180,36 @@ pop3_cmd_capa(void *sess, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	pop3_ok(p, "Capability list follows");
+	netio_puts(p->io, "TOP\r\nUIDL\r\n");
+	if (pop3_plaintext_allowed(p))
+		netio_puts(p->io, "USER\r\n");
+	netio_printf(p->io, "SASL %s\r\n", pop3_sasl_mechanisms(p));
 	netio_puts(p->io,
-	           "TOP\r\n"
-	           "UIDL\r\n"
-	           "USER\r\n"
 	           "RESP-CODES\r\n"
 	           "AUTH-RESP-CODE\r\n"
 	           "PIPELINING\r\n"
 	           "EXPIRE NEVER\r\n"
+	           "UTF8\r\n"
 	           "IMPLEMENTATION postoffice\r\n"
 	           ".\r\n");
+	return POP3_CONTINUE;
+}
+
+/* RFC 6856 §2: UTF8 before login switches the session to UTF-8 mode.
+ * Messages are sent as stored in either mode (RFC/rfc6856.md says why),
+ * so the mode changes nothing on the wire yet; it is logged. */
+int
+pop3_cmd_utf8(void *sess, int argc, char **argv)
+{
+	struct pop3 *p = sess;
+	(void)argc;
+	(void)argv;
+	if (p->utf8) {
+		pop3_err(p, "UTF8 is already in effect");
+		return POP3_CONTINUE;
+	}
+	p->utf8 = true;
+	log_info("UTF8 mode");
+	pop3_ok(p, "UTF8 enabled");
 	return POP3_CONTINUE;
 }

@@ -8,7 +8,6 @@
 
 #include "log.h"
 #include "msgnum.h"
-#include "wire.h"
 
 /* Resolves a message-number argument to an undeleted message. */
 static bool
@@ -34,11 +33,13 @@ int
 pop3_cmd_stat(void *sess, int argc, char **argv)
 {
 	struct pop3 *p = sess;
+	size_t count;
+	uint64_t size;
 	(void)argc;
 	(void)argv;
 	/* RFC 1939 §5: nothing may follow the size. */
-	pop3_ok(p, "%zu %llu", spool_live_count(p->spool),
-	        (unsigned long long)spool_live_size(p->spool));
+	if (pop3_view_live(p, &count, &size))
+		pop3_ok(p, "%zu %llu", count, (unsigned long long)size);
 	return POP3_CONTINUE;
 }
 
@@ -46,19 +47,21 @@ int
 pop3_cmd_list(void *sess, int argc, char **argv)
 {
 	struct pop3 *p = sess;
-	size_t idx;
+	size_t idx, count;
+	uint64_t size;
 	if (argc == 2) {
-		if (lookup(p, argv[1], &idx))
-			pop3_ok(p, "%zu %llu", idx + 1,
-			        (unsigned long long)spool_size(p->spool, idx));
+		if (lookup(p, argv[1], &idx) && pop3_view_size(p, idx, &size))
+			pop3_ok(p, "%zu %llu", idx + 1, (unsigned long long)size);
 		return POP3_CONTINUE;
 	}
-	pop3_ok(p, "%zu messages (%llu octets)", spool_live_count(p->spool),
-	        (unsigned long long)spool_live_size(p->spool));
+	/* Every size first, so a storage error is a clean -ERR. */
+	if (!pop3_view_live(p, &count, &size))
+		return POP3_CONTINUE;
+	pop3_ok(p, "%zu messages (%llu octets)", count, (unsigned long long)size);
 	for (idx = 0; idx < spool_count(p->spool); idx++)
-		if (!spool_is_deleted(p->spool, idx))
+		if (!spool_is_deleted(p->spool, idx) && pop3_view_size(p, idx, &size))
 			netio_printf(p->io, "%zu %llu\r\n", idx + 1,
-			             (unsigned long long)spool_size(p->spool, idx));
+			             (unsigned long long)size);
 	netio_puts(p->io, ".\r\n");
 	return POP3_CONTINUE;
 }
@@ -95,33 +98,6 @@ read_message(struct pop3 *p, size_t idx, const unsigned char **data_r,
 	return false;
 }
 
-/*
- * Sends the transmitted form of DATA, dot-stuffed (RFC 1939 §3), then the
- * terminating line.  MAX_BODY_LINES limits the lines after the header's
- * blank line (TOP); UINT64_MAX sends everything.
- */
-static void
-send_message(struct pop3 *p, const unsigned char *data, size_t len,
-             uint64_t max_body_lines)
-{
-	struct wire_line line;
-	size_t pos = 0;
-	bool in_body = false;
-	uint64_t body_lines = 0;
-
-	while (wire_next_line(data, len, &pos, &line)) {
-		if (in_body && body_lines++ >= max_body_lines)
-			break;
-		if (line.len > 0 && line.p[0] == '.')
-			netio_write(p->io, ".", 1);
-		netio_write(p->io, line.p, line.len);
-		netio_write(p->io, "\r\n", 2);
-		if (!in_body && line.len == 0)
-			in_body = true;
-	}
-	netio_puts(p->io, ".\r\n");
-}
-
 int
 pop3_cmd_retr(void *sess, int argc, char **argv)
 {
@@ -129,12 +105,14 @@ pop3_cmd_retr(void *sess, int argc, char **argv)
 	const unsigned char *data;
 	size_t idx, len;
 	(void)argc;
-	if (!lookup(p, argv[1], &idx) || !read_message(p, idx, &data, &len))
+	uint64_t size;
+	if (!lookup(p, argv[1], &idx) || !pop3_view_size(p, idx, &size)
+	    || !read_message(p, idx, &data, &len))
 		return POP3_CONTINUE;
-	uint64_t size = spool_size(p->spool, idx);
 	/* Netscape reads the size from this line. */
 	pop3_ok(p, "%llu octets", (unsigned long long)size);
-	send_message(p, data, len, UINT64_MAX);
+	pop3_view_send(p, data, len, UINT64_MAX);
+	pop3_legacy_touch(p, idx);
 	p->env->stats.retrieved++;
 	p->env->stats.octets += size;
 	return POP3_CONTINUE;
@@ -156,8 +134,9 @@ pop3_cmd_top(void *sess, int argc, char **argv)
 	}
 	if (!lookup(p, argv[1], &idx) || !read_message(p, idx, &data, &len))
 		return POP3_CONTINUE;
+	/* RFC 1081 raises LAST only for RETR and DELE, not TOP. */
 	pop3_ok(p, "Top of message %zu follows", idx + 1);
-	send_message(p, data, len, n);
+	pop3_view_send(p, data, len, n);
 	return POP3_CONTINUE;
 }
 
@@ -170,6 +149,7 @@ pop3_cmd_dele(void *sess, int argc, char **argv)
 	if (!lookup(p, argv[1], &idx))
 		return POP3_CONTINUE;
 	spool_set_deleted(p->spool, idx, true);
+	pop3_legacy_touch(p, idx);
 	pop3_ok(p, "Message %zu deleted", idx + 1);
 	return POP3_CONTINUE;
 }
@@ -190,10 +170,14 @@ pop3_cmd_rset(void *sess, int argc, char **argv)
 	struct pop3 *p = sess;
 	(void)argc;
 	(void)argv;
+	size_t count;
+	uint64_t size;
 	spool_undelete_all(p->spool);
-	pop3_ok(p, "Maildrop has %zu messages (%llu octets)",
-	        spool_live_count(p->spool),
-	        (unsigned long long)spool_live_size(p->spool));
+	/* RFC 1081 RSET: LAST goes back to its value at login. */
+	p->last = p->last_start;
+	if (pop3_view_live(p, &count, &size))
+		pop3_ok(p, "Maildrop has %zu messages (%llu octets)", count,
+		        (unsigned long long)size);
 	return POP3_CONTINUE;
 }
 

@@ -1,0 +1,177 @@
+/*
+ * The message as this POP3 session sends it: the transmitted form of
+ * spool/wire.h, dot-stuffed (RFC 1939 §3), changed only by the client
+ * workarounds the operator turned on:
+ *
+ *  - status_header FLAGS: a "Status: FLAGS" line is put before the header
+ *    of every message that has no Status: field of its own, for clients
+ *    that keep read state in that mbox field;
+ *  - strip_nul: NUL octets are left out, for clients that cut a line or a
+ *    message at the first NUL.
+ *
+ * Sizes must stay the octets actually sent (RFC 1939 §11, CONTRACT.md),
+ * so with either option on, each message's size is computed from its
+ * bytes the first time it is needed and kept for the session.
+ */
+#include "pop3.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "wire.h"
+
+#define UNKNOWN UINT64_MAX
+
+static bool
+changes_sizes(const struct pop3 *p)
+{
+	return p->env->cfg->status_header[0] || p->env->cfg->strip_nul;
+}
+
+/* Whether the header of DATA already has a Status: field. */
+static bool
+has_status(const unsigned char *data, size_t len)
+{
+	struct wire_line line;
+	size_t pos = 0;
+	while (wire_next_line(data, len, &pos, &line) && line.len > 0)
+		if (line.len >= 7 && strncasecmp((const char *)line.p, "Status:", 7) == 0)
+			return true;
+	return false;
+}
+
+/* Octets of the synthesized Status: line DATA gets (0 for none). */
+static size_t
+status_len(const struct pop3 *p, const unsigned char *data, size_t len)
+{
+	const char *flags = p->env->cfg->status_header;
+	if (!flags[0] || has_status(data, len))
+		return 0;
+	return strlen("Status: ") + strlen(flags) + 2;
+}
+
+static uint64_t
+count_nul(const unsigned char *data, size_t len)
+{
+	uint64_t n = 0;
+	for (const unsigned char *q = data; (q = memchr(q, '\0', len - (size_t)(q - data)));
+	     q++)
+		n++;
+	return n;
+}
+
+bool
+pop3_view_size(struct pop3 *p, size_t idx, uint64_t *size_r)
+{
+	if (!changes_sizes(p)) {
+		*size_r = spool_size(p->spool, idx);
+		return true;
+	}
+	if (!p->view_sizes) {
+		size_t n = spool_count(p->spool);
+		p->view_sizes = malloc((n ? n : 1) * sizeof(*p->view_sizes));
+		if (!p->view_sizes) {
+			pop3_err(p, "[SYS/TEMP] Out of memory");
+			return false;
+		}
+		for (size_t i = 0; i < n; i++)
+			p->view_sizes[i] = UNKNOWN;
+	}
+	if (p->view_sizes[idx] == UNKNOWN) {
+		const unsigned char *data;
+		size_t len;
+		enum spool_err e = spool_read(p->spool, idx, &data, &len);
+		if (e != SPOOL_OK) {
+			log_warn("reading message %zu: %s", idx + 1, spool_strerror(e));
+			pop3_err(p, "[SYS/TEMP] Message %zu cannot be read now", idx + 1);
+			return false;
+		}
+		uint64_t size = wire_size(data, len) + status_len(p, data, len);
+		if (p->env->cfg->strip_nul)
+			size -= count_nul(data, len);
+		p->view_sizes[idx] = size;
+	}
+	*size_r = p->view_sizes[idx];
+	return true;
+}
+
+bool
+pop3_view_live(struct pop3 *p, size_t *count_r, uint64_t *size_r)
+{
+	*count_r = spool_live_count(p->spool);
+	if (!changes_sizes(p)) {
+		*size_r = spool_live_size(p->spool);
+		return true;
+	}
+	uint64_t total = 0, size;
+	for (size_t idx = 0; idx < spool_count(p->spool); idx++) {
+		if (spool_is_deleted(p->spool, idx))
+			continue;
+		if (!pop3_view_size(p, idx, &size))
+			return false;
+		total += size;
+	}
+	*size_r = total;
+	return true;
+}
+
+/* Writes one line's content, NULs left out if so configured, with the
+ * dot-stuffing decided on the first octet actually sent. */
+static void
+send_line(struct pop3 *p, const unsigned char *s, size_t len)
+{
+	if (!p->env->cfg->strip_nul) {
+		if (len > 0 && s[0] == '.')
+			netio_write(p->io, ".", 1);
+		netio_write(p->io, s, len);
+		return;
+	}
+	bool first = true;
+	while (len > 0) {
+		const unsigned char *nul = memchr(s, '\0', len);
+		size_t run = nul ? (size_t)(nul - s) : len;
+		if (run > 0) {
+			if (first && s[0] == '.')
+				netio_write(p->io, ".", 1);
+			first = false;
+			netio_write(p->io, s, run);
+		}
+		s += run;
+		len -= run;
+		if (nul) {
+			s++;
+			len--;
+		}
+	}
+}
+
+void
+pop3_view_send(struct pop3 *p, const unsigned char *data, size_t len,
+               uint64_t max_body_lines)
+{
+	struct wire_line line;
+	size_t pos = 0;
+	bool in_body = false;
+	uint64_t body_lines = 0;
+
+	if (status_len(p, data, len))
+		netio_printf(p->io, "Status: %s\r\n", p->env->cfg->status_header);
+	while (wire_next_line(data, len, &pos, &line)) {
+		if (in_body && body_lines++ >= max_body_lines)
+			break;
+		send_line(p, line.p, line.len);
+		netio_write(p->io, "\r\n", 2);
+		if (!in_body && line.len == 0)
+			in_body = true;
+	}
+	netio_puts(p->io, ".\r\n");
+}
+
+void
+pop3_view_free(struct pop3 *p)
+{
+	free(p->view_sizes);
+	p->view_sizes = NULL;
+}
