@@ -25,6 +25,9 @@ struct spool_msg {
 	uint64_t size;             /* wire octets (wire.h) */
 	char uid[UID_MAX + 1];
 	char *given_uid;           /* proposed by the store (X-UIDL); owned */
+	char *pin;                 /* id to keep from an earlier session (the
+	                            * mbox sidecar, mbox_uidl.c); owned */
+	char base[33];             /* mbox: hex MD5 of From line and header */
 	char *envelope;            /* "From ..." without line end; owned */
 	bool deleted;
 	/* mbox: the From line starts at from, the content is [off, off+len),
@@ -79,8 +82,11 @@ extern const struct spool_backend maildir_backend;
 enum spool_err spool_from_errno(int err);
 struct spool_msg *spool_msg_add(struct spool *sp);
 bool spool_buf_reserve(struct spool *sp, size_t len);
-/* Takes unique given_uids, then suffixes duplicates; call after open.
- * False when out of memory. */
+/* Makes the ids unique, in maildrop order: pins first, then for each
+ * other message its given_uid (if reuse is on and it is still free), else
+ * its computed uid, else that uid plus the first free "-K" (K >= 2).  Call
+ * after open, with uid holding the computed id.  False when out of
+ * memory. */
 bool spool_uids_unique(struct spool *sp);
 bool spool_uid_valid(const unsigned char *s, size_t len);
 void spool_md5_hex_uid(const void *data, size_t len, char uid[UID_MAX + 1]);

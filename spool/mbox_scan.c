@@ -106,7 +106,8 @@ mbox_field_is(const unsigned char *p, size_t len, const char *name)
 }
 
 /* Keeps an X-UIDL value that is a valid uid as the message's proposal;
- * spool_uids_unique takes it only if it is unique (and reuse is on). */
+ * spool_uids_unique takes it if reuse is on and no earlier message has
+ * the same one. */
 static enum spool_err
 mbox_take_xuidl(struct spool_msg *m, const struct mbox_piece *pc)
 {
@@ -173,6 +174,7 @@ mbox_msg_close(struct mbox_parser *ps, uint64_t end)
 		m->uid[2 * i + 1] = hex[d[i] & 15];
 	}
 	m->uid[32] = '\0';
+	memcpy(m->base, m->uid, sizeof m->base);
 	ps->have = false;
 	ps->prev_blank = false;
 }

@@ -296,6 +296,7 @@ spool_close(struct spool *sp)
 		free(sp->msgs[i].envelope);
 		free(sp->msgs[i].name);
 		free(sp->msgs[i].given_uid);
+		free(sp->msgs[i].pin);
 	}
 	free(sp->msgs);
 	free(sp->buf);
@@ -444,21 +445,6 @@ spool_md5_hex_uid(const void *data, size_t len, char uid[UID_MAX + 1])
 	memcpy(uid, hex, sizeof hex);
 }
 
-struct spool_uidref {
-	const char *uid;
-	size_t idx;
-};
-
-static int
-spool_uidref_cmp(const void *a, const void *b)
-{
-	const struct spool_uidref *x = a, *y = b;
-	int c = strcmp(x->uid, y->uid);
-	if (c)
-		return c;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
 /* Appends "-K" to UID, hashing it first if the result would be too long. */
 static void
 spool_uid_suffix(char uid[UID_MAX + 1], size_t k)
@@ -470,63 +456,112 @@ spool_uid_suffix(char uid[UID_MAX + 1], size_t k)
 	strcat(uid, sfx);
 }
 
-/* A uid the store proposes (mbox X-UIDL) is taken only if no other
- * message proposes the same one; the others keep their digest. */
-static void
-spool_uids_take_given(struct spool *sp, struct spool_uidref *r)
+/* The ids handed out so far: an open-addressed hash set that never grows
+ * (at most one id per message, at most half full).  NEXT is where the
+ * search for a free "-K" of this id as a base resumes, so N identical
+ * messages cost O(N), not O(N^2). */
+struct spool_uidslot {
+	const char *uid; /* points into the owning message's uid; NULL: free */
+	size_t next;
+};
+
+struct spool_uidset {
+	struct spool_uidslot *slot;
+	size_t mask;
+};
+
+/* The slot holding UID, or the free slot where it would go. */
+static struct spool_uidslot *
+spool_uidset_find(const struct spool_uidset *t, const char *uid)
 {
-	size_t n = 0;
-	if (!sp->reuse_xuidl)
+	uint64_t h = 14695981039346656037u; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)uid; *p; p++)
+		h = (h ^ *p) * 1099511628211u;
+	size_t i = (size_t)h & t->mask;
+	while (t->slot[i].uid && strcmp(t->slot[i].uid, uid) != 0)
+		i = (i + 1) & t->mask;
+	return &t->slot[i];
+}
+
+/* Gives M the id CAND (a free slot S of T). */
+static void
+spool_uid_take(struct spool_msg *m, const char *cand, struct spool_uidslot *s)
+{
+	if (m->uid != cand)
+		strcpy(m->uid, cand);
+	s->uid = m->uid;
+	s->next = 2;
+}
+
+/* An unpinned message: its given id if still free, else its computed id,
+ * else the computed id plus the first free suffix. */
+static void
+spool_uid_assign(const struct spool *sp, struct spool_msg *m,
+                 const struct spool_uidset *t)
+{
+	struct spool_uidslot *s;
+	if (sp->reuse_xuidl && m->given_uid &&
+	    !(s = spool_uidset_find(t, m->given_uid))->uid) {
+		spool_uid_take(m, m->given_uid, s);
 		return;
-	for (size_t i = 0; i < sp->count; i++)
-		if (sp->msgs[i].given_uid)
-			r[n++] = (struct spool_uidref){ sp->msgs[i].given_uid, i };
-	qsort(r, n, sizeof *r, spool_uidref_cmp);
-	for (size_t i = 0; i < n; i++) {
-		bool dup = (i > 0 && strcmp(r[i].uid, r[i - 1].uid) == 0) ||
-		           (i + 1 < n && strcmp(r[i].uid, r[i + 1].uid) == 0);
-		if (!dup)
-			strcpy(sp->msgs[r[i].idx].uid, r[i].uid);
+	}
+	s = spool_uidset_find(t, m->uid);
+	if (!s->uid) {
+		spool_uid_take(m, m->uid, s);
+		return;
+	}
+	char cand[UID_MAX + 1];
+	for (size_t k = s->next;; k++) {
+		strcpy(cand, m->uid);
+		spool_uid_suffix(cand, k);
+		struct spool_uidslot *c = spool_uidset_find(t, cand);
+		if (!c->uid) {
+			s->next = k + 1;
+			spool_uid_take(m, cand, c);
+			return;
+		}
 	}
 }
 
 /*
- * Makes every uid unique: among messages with the same uid the first keeps
- * it, the 2nd gets "-2", the 3rd "-3", in maildrop order, so the result is
- * the same in every session that sees the same messages.  Repeated because
- * a suffixed uid might itself collide (very unlikely); each round only
- * lengthens ids, and a few rounds always suffice in practice.
+ * Makes every uid unique (backend.h).  Ids pinned by an earlier session
+ * are handed out first; then each message, in maildrop order, takes the
+ * first free one of: its X-UIDL (with reuse_xuidl), its computed id, that
+ * id plus "-2", "-3", ...  So the first of several identical messages
+ * keeps the plain id, the first carrier of an X-UIDL value keeps it, and
+ * since a message's choice depends only on the pins and the messages
+ * before it, mail appended later never changes an earlier message's id.
  */
 bool
 spool_uids_unique(struct spool *sp)
 {
 	if (sp->count == 0)
 		return true;
-	if (sp->count > SIZE_MAX / sizeof(struct spool_uidref))
-		return false;
-	struct spool_uidref *r = malloc(sp->count * sizeof *r);
-	if (!r)
-		return false;
-	spool_uids_take_given(sp, r);
-	for (int round = 0; round < 8; round++) {
-		for (size_t i = 0; i < sp->count; i++)
-			r[i] = (struct spool_uidref){ sp->msgs[i].uid, i };
-		qsort(r, sp->count, sizeof *r, spool_uidref_cmp);
-		bool dup = false;
-		for (size_t i = 1, k = 2; i < sp->count; i++) {
-			if (strcmp(r[i].uid, r[i - 1].uid) != 0) {
-				k = 2;
-				continue;
-			}
-			dup = true;
-			/* r[i-1].uid may alias the run's first uid, which stays. */
-			spool_uid_suffix(sp->msgs[r[i].idx].uid, k++);
-			r[i].uid = r[i - 1].uid;
-		}
-		if (!dup)
-			break;
+	size_t cap = 16;
+	while (cap < 2 * sp->count) {
+		if (cap > SIZE_MAX / 2 / sizeof(struct spool_uidslot))
+			return false;
+		cap *= 2;
 	}
-	free(r);
+	struct spool_uidset t = { calloc(cap, sizeof *t.slot), cap - 1 };
+	if (!t.slot)
+		return false;
+	for (size_t i = 0; i < sp->count; i++) {
+		struct spool_msg *m = &sp->msgs[i];
+		if (!m->pin)
+			continue;
+		struct spool_uidslot *s = spool_uidset_find(&t, m->pin);
+		if (!s->uid) {
+			spool_uid_take(m, m->pin, s);
+		} else {
+			free(m->pin); /* pinned twice: the first keeps it */
+			m->pin = NULL;
+		}
+	}
+	for (size_t i = 0; i < sp->count; i++)
+		if (!sp->msgs[i].pin)
+			spool_uid_assign(sp, &sp->msgs[i], &t);
+	free(t.slot);
 	return true;
 }
 
