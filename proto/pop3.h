@@ -101,6 +101,9 @@ bool pop3_view_live(struct pop3 *p, size_t *count_r, uint64_t *size_r);
  * body, then the terminating line. */
 void pop3_view_send(struct pop3 *p, const unsigned char *data, size_t len,
                     uint64_t max_body_lines);
+/* False (and -ERR [UTF8] sent) if this session may not get DATA. */
+bool pop3_view_allowed(struct pop3 *p, size_t idx, const unsigned char *data,
+                       size_t len);
 void pop3_view_free(struct pop3 *p);
 
 /* TRANSACTION and UPDATE (pop3_trans.c) */

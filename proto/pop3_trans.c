@@ -107,7 +107,8 @@ pop3_cmd_retr(void *sess, int argc, char **argv)
 	(void)argc;
 	uint64_t size;
 	if (!lookup(p, argv[1], &idx) || !pop3_view_size(p, idx, &size)
-	    || !read_message(p, idx, &data, &len))
+	    || !read_message(p, idx, &data, &len)
+	    || !pop3_view_allowed(p, idx, data, len))
 		return POP3_CONTINUE;
 	/* Netscape reads the size from this line. */
 	pop3_ok(p, "%llu octets", (unsigned long long)size);
@@ -132,7 +133,8 @@ pop3_cmd_top(void *sess, int argc, char **argv)
 		pop3_err(p, "Invalid line count");
 		return POP3_CONTINUE;
 	}
-	if (!lookup(p, argv[1], &idx) || !read_message(p, idx, &data, &len))
+	if (!lookup(p, argv[1], &idx) || !read_message(p, idx, &data, &len)
+	    || !pop3_view_allowed(p, idx, data, len))
 		return POP3_CONTINUE;
 	/* RFC 1081 raises LAST only for RETR and DELE, not TOP. */
 	pop3_ok(p, "Top of message %zu follows", idx + 1);

@@ -169,6 +169,25 @@ pop3_view_send(struct pop3 *p, const unsigned char *data, size_t len,
 	netio_puts(p->io, ".\r\n");
 }
 
+/* RFC 6856 §2.1, §5: with utf8_strict, a session not in UTF-8 mode does
+ * not get a message whose header needs it (non-ASCII octets there). */
+bool
+pop3_view_allowed(struct pop3 *p, size_t idx, const unsigned char *data,
+                  size_t len)
+{
+	struct wire_line line;
+	size_t pos = 0;
+	if (!p->env->cfg->utf8_strict || p->utf8)
+		return true;
+	while (wire_next_line(data, len, &pos, &line) && line.len > 0)
+		for (size_t i = 0; i < line.len; i++)
+			if (line.p[i] >= 0x80) {
+				pop3_err(p, "[UTF8] Message %zu needs UTF8 mode", idx + 1);
+				return false;
+			}
+	return true;
+}
+
 void
 pop3_view_free(struct pop3 *p)
 {

@@ -227,6 +227,8 @@ apply(struct config *c, const char *key, const char *v, const char **why)
 	}
 	if (!strcmp(key, "strip_nul"))
 		return set_bool(&c->strip_nul, v, why);
+	if (!strcmp(key, "utf8_strict"))
+		return set_bool(&c->utf8_strict, v, why);
 	*why = "unknown key";
 	return false;
 }

@@ -47,6 +47,7 @@ struct config {
 	char xtnd_xmit[PATH_MAX];     /* XTND XMIT command line, "" = refused */
 	char status_header[8];        /* Status: flags to synthesize, "" = off */
 	bool strip_nul;               /* remove NUL octets from messages sent */
+	bool utf8_strict;             /* RFC 6856 §2.1: -ERR [UTF8] outside UTF8 mode */
 };
 
 /* Fills C with the defaults. */
