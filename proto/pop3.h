@@ -97,6 +97,9 @@ int pop3_xmit(struct pop3 *p);
 bool pop3_view_size(struct pop3 *p, size_t idx, uint64_t *size_r);
 /* Count and octets of the messages not deleted (STAT). */
 bool pop3_view_live(struct pop3 *p, size_t *count_r, uint64_t *size_r);
+/* The same; with QUIET no -ERR is sent (for a reply that must be +OK). */
+bool pop3_view_live_quiet(struct pop3 *p, bool quiet, size_t *count_r,
+                          uint64_t *size_r);
 /* Sends DATA (message IDX) dot-stuffed, at most MAX_BODY_LINES lines of
  * body, then the terminating line. */
 void pop3_view_send(struct pop3 *p, const unsigned char *data, size_t len,

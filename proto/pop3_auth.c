@@ -85,11 +85,12 @@ pop3_auth_login(struct pop3 *p, const char *user)
 	pop3_set_state(p, POP3_TRANSACTION);
 	size_t count;
 	uint64_t size;
-	if (pop3_view_live(p, &count, &size))
+	/* One reply to one command: a message that cannot be sized now only
+	 * shortens the text; the login itself stands. */
+	if (pop3_view_live_quiet(p, true, &count, &size))
 		pop3_ok(p, "%zu messages (%llu octets)", count,
 		        (unsigned long long)size);
 	else
-		/* The -ERR about a message is out; the login itself stands. */
 		pop3_ok(p, "%zu messages", spool_live_count(p->spool));
 	return POP3_CONTINUE;
 }

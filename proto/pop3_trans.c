@@ -177,9 +177,11 @@ pop3_cmd_rset(void *sess, int argc, char **argv)
 	spool_undelete_all(p->spool);
 	/* RFC 1081 RSET: LAST goes back to its value at login. */
 	p->last = p->last_start;
-	if (pop3_view_live(p, &count, &size))
+	if (pop3_view_live_quiet(p, true, &count, &size))
 		pop3_ok(p, "Maildrop has %zu messages (%llu octets)", count,
 		        (unsigned long long)size);
+	else
+		pop3_ok(p, "Maildrop has %zu messages", count);
 	return POP3_CONTINUE;
 }
 

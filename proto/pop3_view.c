@@ -62,8 +62,9 @@ count_nul(const unsigned char *data, size_t len)
 	return n;
 }
 
-bool
-pop3_view_size(struct pop3 *p, size_t idx, uint64_t *size_r)
+/* pop3_view_size; QUIET leaves the -ERR to the caller. */
+static bool
+size_of(struct pop3 *p, size_t idx, uint64_t *size_r, bool quiet)
 {
 	if (!changes_sizes(p)) {
 		*size_r = spool_size(p->spool, idx);
@@ -73,7 +74,8 @@ pop3_view_size(struct pop3 *p, size_t idx, uint64_t *size_r)
 		size_t n = spool_count(p->spool);
 		p->view_sizes = malloc((n ? n : 1) * sizeof(*p->view_sizes));
 		if (!p->view_sizes) {
-			pop3_err(p, "[SYS/TEMP] Out of memory");
+			if (!quiet)
+				pop3_err(p, "[SYS/TEMP] Out of memory");
 			return false;
 		}
 		for (size_t i = 0; i < n; i++)
@@ -85,7 +87,9 @@ pop3_view_size(struct pop3 *p, size_t idx, uint64_t *size_r)
 		enum spool_err e = spool_read(p->spool, idx, &data, &len);
 		if (e != SPOOL_OK) {
 			log_warn("reading message %zu: %s", idx + 1, spool_strerror(e));
-			pop3_err(p, "[SYS/TEMP] Message %zu cannot be read now", idx + 1);
+			if (!quiet)
+				pop3_err(p, "[SYS/TEMP] Message %zu cannot be read now",
+				         idx + 1);
 			return false;
 		}
 		uint64_t size = wire_size(data, len) + status_len(p, data, len);
@@ -98,7 +102,14 @@ pop3_view_size(struct pop3 *p, size_t idx, uint64_t *size_r)
 }
 
 bool
-pop3_view_live(struct pop3 *p, size_t *count_r, uint64_t *size_r)
+pop3_view_size(struct pop3 *p, size_t idx, uint64_t *size_r)
+{
+	return size_of(p, idx, size_r, false);
+}
+
+bool
+pop3_view_live_quiet(struct pop3 *p, bool quiet, size_t *count_r,
+                     uint64_t *size_r)
 {
 	*count_r = spool_live_count(p->spool);
 	if (!changes_sizes(p)) {
@@ -109,12 +120,18 @@ pop3_view_live(struct pop3 *p, size_t *count_r, uint64_t *size_r)
 	for (size_t idx = 0; idx < spool_count(p->spool); idx++) {
 		if (spool_is_deleted(p->spool, idx))
 			continue;
-		if (!pop3_view_size(p, idx, &size))
+		if (!size_of(p, idx, &size, quiet))
 			return false;
 		total += size;
 	}
 	*size_r = total;
 	return true;
+}
+
+bool
+pop3_view_live(struct pop3 *p, size_t *count_r, uint64_t *size_r)
+{
+	return pop3_view_live_quiet(p, false, count_r, size_r);
 }
 
 /* Writes one line's content, NULs left out if so configured, with the
