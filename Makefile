@@ -4,6 +4,8 @@
 #   make check SANITIZE=address,undefined the same under ASan/UBSan, in build-san/
 #   make deps                             install what the tests need (Debian)
 #   make fuzz-run                         the libFuzzer harnesses, FUZZ_SECONDS each
+#   make bench                            postoffice against Dovecot (docs/performance.md)
+#   make bench-smoke                      a tiny run of it: every scenario, no timing
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -64,7 +66,7 @@ unit: $(UNIT_BIN)
 e2e: $(BIN)
 	POSTOFFICE=$(abspath $(BIN)) python3 tests/e2e/run.py
 
-check: all unit e2e
+check: all unit e2e bench-smoke
 
 deps:
 	sh tests/deps.sh
@@ -73,6 +75,24 @@ deps:
 # that the committed copy is current.
 docs: $(BIN)
 	./$(BIN) commands > docs/commands.md
+
+# The benchmark (tests/bench, docs/performance.md): a load generator in
+# plain C and a driver that runs it against postoffice and a private
+# Dovecot.  It is not a test; bench-smoke only checks that every scenario
+# runs with the right counts.  BENCH_ARGS: e.g. --rounds 3 --only storm.
+LOADGEN_CFLAGS = -std=c11 -Wall -Wextra -Werror -D_XOPEN_SOURCE=700 $(CFLAGS) $(SANFLAGS)
+
+$(B)/bench/loadgen: tests/bench/loadgen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(LOADGEN_CFLAGS) -o $@ $<
+
+bench: $(BIN) $(B)/bench/loadgen
+	POSTOFFICE=$(abspath $(BIN)) LOADGEN=$(abspath $(B)/bench/loadgen) \
+	  BENCH_DIR=$(abspath $(B)/bench/data) python3 tests/bench/bench.py $(BENCH_ARGS)
+
+bench-smoke: $(BIN) $(B)/bench/loadgen
+	POSTOFFICE=$(abspath $(BIN)) LOADGEN=$(abspath $(B)/bench/loadgen) \
+	  BENCH_DIR=$(abspath $(B)/bench/smoke-data) python3 tests/bench/bench.py --smoke
 
 clean:
 	rm -rf build build-san build-fuzz postoffice
@@ -111,4 +131,4 @@ fuzz-run: fuzz
 	  if ls $(FZ)/crash-$$n-* >/dev/null 2>&1; then echo "fuzz_$$n found a crash"; exit 1; fi; \
 	done
 
-.PHONY: all unit e2e check deps docs clean fuzz fuzz-run
+.PHONY: all unit e2e check deps docs clean fuzz fuzz-run bench bench-smoke

@@ -8,10 +8,12 @@
 #   curl, fetchmail, mpop    the real POP3 clients of tests/e2e
 #   openssl                  a SHA-512 crypt hash for {CRYPT} test users
 #                            when Python has no crypt module (3.13+)
+#   dovecot-pop3d            the server make bench and make bench-smoke
+#                            measure postoffice against (tests/bench)
 # Exits non-zero if anything cannot be installed.
 set -eu
 
-PACKAGES="gcc make libc6-dev libcrypt-dev libcmocka-dev python3 curl fetchmail mpop openssl"
+PACKAGES="gcc make libc6-dev libcrypt-dev libcmocka-dev python3 curl fetchmail mpop openssl dovecot-pop3d"
 
 missing=""
 for p in $PACKAGES; do
