@@ -21,6 +21,8 @@ config_defaults(struct config *c)
 	c->timeout_login = DEFAULT_TIMEOUT_LOGIN;
 	c->timeout_idle = DEFAULT_TIMEOUT_IDLE;
 	c->auth_fail_delay_ms = DEFAULT_AUTH_FAIL_DELAY_MS;
+	c->max_sessions = DEFAULT_MAX_SESSIONS;
+	c->max_per_host = DEFAULT_MAX_PER_HOST;
 	c->plaintext_auth = true;
 	c->last_command = true;
 }
@@ -117,6 +119,18 @@ set_seconds(int *dst, const char *v, long min, const char **why)
 }
 
 static bool
+set_count(int *dst, const char *v, const char **why)
+{
+	long n;
+	if (!parse_uint(v, 100000, &n) || n < 1) {
+		*why = "must be a whole number from 1 to 100000";
+		return false;
+	}
+	*dst = (int)n;
+	return true;
+}
+
+static bool
 set_bool(bool *dst, const char *v, const char **why)
 {
 	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
@@ -197,6 +211,10 @@ apply(struct config *c, const char *key, const char *v, const char **why)
 		c->auth_fail_delay_ms = (int)ms;
 		return true;
 	}
+	if (!strcmp(key, "max_sessions"))
+		return set_count(&c->max_sessions, v, why);
+	if (!strcmp(key, "max_sessions_per_host"))
+		return set_count(&c->max_per_host, v, why);
 	if (!strcmp(key, "reuse_xuidl"))
 		return set_bool(&c->reuse_xuidl, v, why);
 	if (!strcmp(key, "plaintext_auth"))

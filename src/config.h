@@ -40,6 +40,8 @@ struct config {
 	int timeout_login;            /* seconds idle before login */
 	int timeout_idle;             /* seconds idle after login */
 	int auth_fail_delay_ms;
+	int max_sessions;             /* sessions at once, in total */
+	int max_per_host;             /* sessions at once from one address */
 	bool reuse_xuidl;             /* mbox: X-UIDL: header as unique id */
 	/* POP3 extensions and client workarounds (README.md, issue 4). */
 	bool plaintext_auth;          /* USER/PASS, SASL PLAIN and LOGIN allowed */

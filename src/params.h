@@ -38,6 +38,12 @@
 /* Failed logins tolerated on one connection before it is closed. */
 #define MAX_AUTH_FAILURES 5
 
+/* Sessions at once, in total and from one client address: enough for a
+ * busy site, small enough that a flood of idle connections (each a
+ * process) cannot exhaust the machine.  Both are config keys. */
+#define DEFAULT_MAX_SESSIONS 500
+#define DEFAULT_MAX_PER_HOST 50
+
 /* Listeners in one config: far more than any real host needs. */
 #define MAX_LISTENERS 32
 

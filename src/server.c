@@ -28,8 +28,13 @@ static int sig_pipe[2] = { -1, -1 };
 
 /* The live session processes, so a stop can signal exactly them (never
  * the process group: a test harness or a shell may share it). */
+struct child {
+	pid_t pid;
+	char host[INET6_ADDRSTRLEN]; /* client address, for the per-host limit */
+};
+
 struct children {
-	pid_t *pid;
+	struct child *c;
 	size_t n, cap;
 };
 static volatile sig_atomic_t stop_flag;
@@ -61,6 +66,19 @@ set_handler(int sig, void (*fn)(int))
 	sigemptyset(&sa.sa_mask);
 	/* No SA_RESTART: a blocked poll() must see the signal. */
 	sigaction(sig, &sa, NULL);
+}
+
+/* The client's address without its port: the unit of the per-host limit. */
+static void
+format_host(const struct sockaddr *sa, char *buf, size_t bufsz)
+{
+	snprintf(buf, bufsz, "?");
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		          buf, (socklen_t)bufsz);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		          buf, (socklen_t)bufsz);
 }
 
 static void
@@ -140,6 +158,46 @@ run_child(const struct config *cfg, const int *fds, size_t nfds, int conn,
 	_exit(0);
 }
 
+/*
+ * Whether one more session may start for HOST.  A refused client gets one
+ * line it can show its user, in its protocol's error form, and is closed:
+ * POP3 with RFC 3206 [SYS/TEMP] so it retries later; port 109 with a bare
+ * "-", the error indicator of RFC 937 that RFC 918's "-ERR" also starts
+ * with.
+ */
+static bool
+admit(const struct config *cfg, struct children *ch, const char *host,
+      enum proto_kind proto, int conn)
+{
+	size_t same = 0;
+	for (size_t k = 0; k < ch->n; k++)
+		if (strcmp(ch->c[k].host, host) == 0)
+			same++;
+	const char *why = NULL;
+	if (ch->n >= (size_t)cfg->max_sessions)
+		why = "Too many sessions on this server; try again later";
+	else if (same >= (size_t)cfg->max_per_host)
+		why = "Too many sessions from your address; try again later";
+	if (!why && ch->n == ch->cap) {
+		size_t cap = ch->cap ? ch->cap * 2 : 64;
+		struct child *grown = realloc(ch->c, cap * sizeof(*grown));
+		if (!grown)
+			why = "Server busy; try again later";
+		else {
+			ch->c = grown;
+			ch->cap = cap;
+		}
+	}
+	if (!why)
+		return true;
+	char line[128];
+	int n = snprintf(line, sizeof(line), "%s %s\r\n",
+	                 proto == PROTO_POP3 ? "-ERR [SYS/TEMP]" : "-", why);
+	(void)!write(conn, line, (size_t)n);
+	log_warn("refused %s: %s", host, why);
+	return false;
+}
+
 static void
 accept_one(const struct config *cfg, const int *fds, size_t nfds, size_t i,
            struct children *ch)
@@ -153,25 +211,23 @@ accept_one(const struct config *cfg, const int *fds, size_t nfds, size_t i,
 			log_errno("accept");
 		return;
 	}
-	if (ch->n == ch->cap) {
-		size_t cap = ch->cap ? ch->cap * 2 : 64;
-		pid_t *grown = realloc(ch->pid, cap * sizeof(*grown));
-		if (!grown) {
-			log_errno("cannot track another session");
-			close(conn);
-			return;
-		}
-		ch->pid = grown;
-		ch->cap = cap;
+	char host[INET6_ADDRSTRLEN];
+	format_host((struct sockaddr *)&peer, host, sizeof(host));
+	if (!admit(cfg, ch, host, cfg->listen[i].proto, conn)) {
+		close(conn);
+		return;
 	}
 	pid_t pid = fork();
 	if (pid == 0)
 		run_child(cfg, fds, nfds, conn, cfg->listen[i].proto,
 		          (struct sockaddr *)&peer);
-	if (pid < 0)
+	if (pid < 0) {
 		log_errno("fork");
-	else
-		ch->pid[ch->n++] = pid;
+	} else {
+		ch->c[ch->n].pid = pid;
+		snprintf(ch->c[ch->n].host, sizeof(ch->c[ch->n].host), "%s", host);
+		ch->n++;
+	}
 	close(conn);
 }
 
@@ -182,8 +238,8 @@ reap(struct children *ch)
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (size_t k = 0; k < ch->n; k++)
-			if (ch->pid[k] == pid) {
-				ch->pid[k] = ch->pid[--ch->n];
+			if (ch->c[k].pid == pid) {
+				ch->c[k] = ch->c[--ch->n];
 				break;
 			}
 		if (WIFSIGNALED(status))
@@ -197,13 +253,13 @@ static void
 stop_children(struct children *ch)
 {
 	for (size_t k = 0; k < ch->n; k++)
-		kill(ch->pid[k], SIGTERM);
+		kill(ch->c[k].pid, SIGTERM);
 	for (int i = 0; i < 100 && ch->n > 0; i++) {
 		struct timespec ts = { 0, 50 * 1000000L };
 		nanosleep(&ts, NULL);
 		reap(ch);
 	}
-	free(ch->pid);
+	free(ch->c);
 }
 
 int

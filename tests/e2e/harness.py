@@ -121,7 +121,8 @@ class Server:
                 break
             buf += chunk
             for m in re.finditer(rb"listening (pop3|pop2) [^ \n]*:(\d+)\n", buf):
-                ports[m.group(1).decode()] = int(m.group(2))
+                # The first listener of each kind is the one tests use.
+                ports.setdefault(m.group(1).decode(), int(m.group(2)))
         self.log = buf
         if len(ports) < 2:
             self.stop()
