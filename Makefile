@@ -92,7 +92,7 @@ bench: $(BIN) $(B)/bench/loadgen
 
 bench-smoke: $(BIN) $(B)/bench/loadgen
 	POSTOFFICE=$(abspath $(BIN)) LOADGEN=$(abspath $(B)/bench/loadgen) \
-	  BENCH_DIR=$(abspath $(B)/bench/smoke-data) python3 tests/bench/bench.py --smoke
+	  python3 tests/bench/bench.py --smoke
 
 clean:
 	rm -rf build build-san build-fuzz postoffice

@@ -3,7 +3,8 @@
 
     python3 tests/bench/bench.py [--rounds N] [--smoke] [--only NAMES]
 
-Generates the maildrops once (cached in $BENCH_DIR, default build/bench),
+Generates the maildrops once (cached in $BENCH_DIR, default build/bench/data;
+a smoke run uses a fresh temporary folder),
 starts postoffice ($POSTOFFICE) and Dovecot (`dovecot -F` with a private
 config on a loopback port) over the same Maildirs and same-content mbox
 files, runs every scenario with tests/bench/loadgen ($LOADGEN) interleaved
@@ -12,6 +13,8 @@ and the ratio postoffice / Dovecot.
 
 --smoke: tiny maildrops, one round; checks only that every scenario ran
 against both servers with the right message and octet counts (no timing).
+--dovecot-tuned: Dovecot's high-performance login mode instead of its
+defaults.  postoffice runs with its defaults.
 """
 import argparse
 import hashlib
@@ -548,8 +551,16 @@ def main():
     rounds = args.rounds or prof["rounds"]
     binary = os.path.abspath(os.environ.get("POSTOFFICE", os.path.join(ROOT, "postoffice")))
     LOADGEN = os.path.abspath(os.environ.get("LOADGEN", os.path.join(ROOT, "build", "bench", "loadgen")))
-    data = args_dir = os.path.abspath(os.environ.get("BENCH_DIR", os.path.join(
-        ROOT, "build", "bench", "smoke-data" if args.smoke else "data")))
+    scratch = None
+    if os.environ.get("BENCH_DIR"):
+        data = os.path.abspath(os.environ["BENCH_DIR"])
+    elif args.smoke:
+        # a private folder per run: make check may run twice at once
+        data = scratch = tempfile.mkdtemp(prefix="postoffice-bench-smoke-")
+        os.chmod(scratch, 0o755)
+    else:
+        data = os.path.join(ROOT, "build", "bench", "data")
+    args_dir = data
     if not shutil.which("dovecot") and not os.path.exists("/usr/sbin/dovecot"):
         sys.exit("bench: dovecot is not installed (Debian dovecot-pop3d; make deps)")
     os.environ["PATH"] += ":/usr/sbin"
@@ -596,6 +607,8 @@ def main():
     finally:
         for s in started:
             s.stop()
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
     report(results, prof, rounds)
     if args.smoke:
         print("bench-smoke: every scenario ran against postoffice and Dovecot "
