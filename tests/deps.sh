@@ -10,10 +10,12 @@
 #                            when Python has no crypt module (3.13+)
 #   dovecot-pop3d            the server make bench and make bench-smoke
 #                            measure postoffice against (tests/bench)
+#   man-db                   man -l, to check the manual pages render
+#   clang, libclang-rt-14-dev  libFuzzer for make fuzz-run
 # Exits non-zero if anything cannot be installed.
 set -eu
 
-PACKAGES="gcc make libc6-dev libcrypt-dev libcmocka-dev python3 curl fetchmail mpop openssl dovecot-pop3d"
+PACKAGES="gcc make libc6-dev libcrypt-dev libcmocka-dev python3 curl fetchmail mpop openssl dovecot-pop3d man-db clang libclang-rt-14-dev"
 
 missing=""
 for p in $PACKAGES; do
