@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 static bool log_syslog;
+static FILE *log_file; /* NULL: stderr */
 static char log_ident[32] = "postoffice";
 static char log_tag[128];
 
@@ -20,6 +21,12 @@ log_init(const char *ident, bool use_syslog)
 	log_syslog = use_syslog;
 	if (use_syslog)
 		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+void
+log_to(FILE *f)
+{
+	log_file = f;
 }
 
 void
@@ -46,7 +53,7 @@ log_emit(int prio, const char *fmt, va_list ap, const char *suffix)
 	time_t now = time(NULL);
 	struct tm tm;
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", gmtime_r(&now, &tm));
-	fprintf(stderr, "%s %s[%ld] %s%s%s%s\n", stamp, log_ident, (long)getpid(),
+	fprintf(log_file ? log_file : stderr, "%s %s[%ld] %s%s%s%s\n", stamp, log_ident, (long)getpid(),
 	        log_tag, sep, msg, suffix);
 }
 

@@ -7,9 +7,14 @@
 #define LOG_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 void log_init(const char *ident, bool use_syslog);
 void log_set_tag(const char *tag);
+
+/* Sends the non-syslog lines to F instead of stderr (the fuzzers keep
+ * stderr for their own reports). */
+void log_to(FILE *f);
 
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
