@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lock.h"
+#include "md5.h"
 #include "wire.h"
 
 /* Copy buffer of the commit. */
@@ -42,7 +43,17 @@ mbox_open(struct spool *sp)
 		sp->dev = st.st_dev;
 		sp->ino = st.st_ino;
 		sp->scanned = (uint64_t)st.st_size;
-		e = mbox_scan(sp, l.fd);
+		/* The sidecar is read under the same locks its writer holds. */
+		struct mbox_uidl *u = mbox_uidl_read(sp->path, st.st_uid);
+		struct mbox_mark marks[MBOX_UIDL_SECTIONS] = { { 0 } };
+		for (size_t i = 0; u && i < u->nsec; i++)
+			marks[i].at = u->sec[i].size;
+		e = mbox_scan(sp, l.fd, marks, u ? u->nsec : 0);
+		if (e == SPOOL_OK && u)
+			e = mbox_uidl_apply(sp, u, marks);
+		mbox_uidl_free(u);
+		if (e == SPOOL_OK && !spool_uids_unique(sp))
+			e = SPOOL_ETEMP;
 	}
 	lock_mta_release(&l);
 	if (e != SPOOL_OK)
@@ -90,9 +101,18 @@ mbox_read(struct spool *sp, size_t idx, const unsigned char **data_r,
 	return SPOOL_OK;
 }
 
+/* The new mbox being written: its descriptor, and the length and MD5 of
+ * what went into it (for the id sidecar). */
+struct mbox_out {
+	int fd;
+	uint64_t size;
+	struct md5 md5;
+};
+
 /* Copies [from, to) of IN to OUT. */
 static enum spool_err
-mbox_copy(int in, int out, uint64_t from, uint64_t to, unsigned char *buf)
+mbox_copy(int in, struct mbox_out *out, uint64_t from, uint64_t to,
+          unsigned char *buf)
 {
 	while (from < to) {
 		size_t want = to - from < MBOX_COPY_BUF ? (size_t)(to - from)
@@ -102,9 +122,11 @@ mbox_copy(int in, int out, uint64_t from, uint64_t to, unsigned char *buf)
 			continue;
 		if (n <= 0)
 			return SPOOL_ETEMP;
-		enum spool_err e = spool_write_all(out, buf, (size_t)n);
+		enum spool_err e = spool_write_all(out->fd, buf, (size_t)n);
 		if (e != SPOOL_OK)
 			return e;
+		md5_update(&out->md5, buf, (size_t)n);
+		out->size += (uint64_t)n;
 		from += (uint64_t)n;
 	}
 	return SPOOL_OK;
@@ -113,7 +135,8 @@ mbox_copy(int in, int out, uint64_t from, uint64_t to, unsigned char *buf)
 /* Writes the kept messages of [0, N) and all of [N, EOF) to OUT, each
  * message exactly as stored (From line, content, separator). */
 static enum spool_err
-mbox_copy_kept(const struct spool *sp, int in, int out, uint64_t eof)
+mbox_copy_kept(const struct spool *sp, int in, struct mbox_out *out,
+               uint64_t eof)
 {
 	unsigned char *buf = malloc(MBOX_COPY_BUF);
 	if (!buf)
@@ -150,7 +173,9 @@ mbox_copy_kept(const struct spool *sp, int in, int out, uint64_t eof)
  * complete; the new file is fsync'ed before the rename, so after it the
  * name points to complete data; rename is atomic, so no instant shows a
  * truncated or mixed file.  A crash before the rename leaves only a stale
- * <mbox>.pop-new, removed by the next commit.
+ * <mbox>.pop-new, removed by the next commit.  The id sidecar is put in
+ * place just before the rename (mbox_uidl.c); it describes both files,
+ * so whichever one a crash leaves keeps its ids.
  */
 static enum spool_err
 mbox_rewrite(const struct spool *sp, int in, const struct stat *st)
@@ -161,26 +186,34 @@ mbox_rewrite(const struct spool *sp, int in, const struct stat *st)
 	/* Only a commit holding the MTA locks writes this name, so an
 	 * existing one is a crashed commit's leftover. */
 	unlink(tmp);
-	int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	               0600);
-	enum spool_err e = out < 0 ? spool_from_errno(errno) : SPOOL_OK;
+	struct mbox_out out = {
+		.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		           0600),
+	};
+	md5_init(&out.md5);
+	enum spool_err e = out.fd < 0 ? spool_from_errno(errno) : SPOOL_OK;
 	if (e == SPOOL_OK)
-		e = mbox_copy_kept(sp, in, out, (uint64_t)st->st_size);
-	if (e == SPOOL_OK && fsync(out) == -1)
+		e = mbox_copy_kept(sp, in, &out, (uint64_t)st->st_size);
+	if (e == SPOOL_OK && fsync(out.fd) == -1)
 		e = SPOOL_ETEMP;
-	if (e == SPOOL_OK && fchmod(out, st->st_mode & 07777) == -1)
+	if (e == SPOOL_OK && fchmod(out.fd, st->st_mode & 07777) == -1)
 		e = SPOOL_ETEMP;
 	/* Only root can give the file back to its owner; anyone else is the
 	 * owner already (or the mbox would not be writable). */
 	if (e == SPOOL_OK && geteuid() == 0 &&
-	    fchown(out, st->st_uid, st->st_gid) == -1)
+	    fchown(out.fd, st->st_uid, st->st_gid) == -1)
 		e = SPOOL_ETEMP;
-	if (out >= 0 && close(out) == -1 && e == SPOOL_OK)
+	if (out.fd >= 0 && close(out.fd) == -1 && e == SPOOL_OK)
 		e = SPOOL_ETEMP;
+	if (e == SPOOL_OK) {
+		unsigned char digest[16];
+		md5_final(&out.md5, digest);
+		e = mbox_uidl_write(sp, out.size, digest, st);
+	}
 	if (e == SPOOL_OK && rename(tmp, sp->path) == -1)
 		e = spool_from_errno(errno);
 	if (e != SPOOL_OK) {
-		if (out >= 0)
+		if (out.fd >= 0)
 			unlink(tmp);
 		free(tmp);
 		return e;

@@ -76,6 +76,8 @@ enum mbox_where { MBOX_IN_FROM, MBOX_IN_HEAD, MBOX_IN_BODY };
 struct mbox_parser {
 	struct spool *sp;
 	struct md5 whole;      /* all of [0, N): commit compares it */
+	struct mbox_mark *marks; /* prefixes whose MD5 is wanted too */
+	size_t nmarks;
 	struct md5 head;       /* the current message's uid digest */
 	bool have;             /* a message is open (sp->msgs[count-1]) */
 	enum mbox_where where;
@@ -219,12 +221,43 @@ mbox_header_line(struct mbox_parser *ps, const struct mbox_piece *pc)
 	return SPOOL_OK;
 }
 
+/* The pending mark nearest to the start, if it is not beyond LIMIT. */
+static struct mbox_mark *
+mbox_next_mark(const struct mbox_parser *ps, uint64_t limit)
+{
+	struct mbox_mark *next = NULL;
+	for (size_t i = 0; i < ps->nmarks; i++) {
+		struct mbox_mark *mk = &ps->marks[i];
+		if (!mk->done && mk->at <= limit && (!next || mk->at < next->at))
+			next = mk;
+	}
+	return next;
+}
+
+/* Adds a piece to the digest of [0, N), taking those of the marks that
+ * fall inside it (or right after it) on the way. */
+static void
+mbox_whole(struct mbox_parser *ps, const struct mbox_piece *pc)
+{
+	size_t fed = 0;
+	struct mbox_mark *mk;
+	while ((mk = mbox_next_mark(ps, pc->off + pc->len))) {
+		size_t k = (size_t)(mk->at - pc->off); /* >= fed: in order */
+		md5_update(&ps->whole, pc->p + fed, k - fed);
+		fed = k;
+		struct md5 copy = ps->whole;
+		md5_final(&copy, mk->digest);
+		mk->done = true;
+	}
+	md5_update(&ps->whole, pc->p + fed, pc->len - fed);
+}
+
 static enum spool_err
 mbox_piece(struct mbox_parser *ps, const struct mbox_piece *pc)
 {
 	enum spool_err e = SPOOL_OK;
 
-	md5_update(&ps->whole, pc->p, pc->len);
+	mbox_whole(ps, pc);
 	if (pc->bol) {
 		ps->line_off = pc->off;
 		ps->line_len = 0;
@@ -253,13 +286,15 @@ mbox_piece(struct mbox_parser *ps, const struct mbox_piece *pc)
 }
 
 enum spool_err
-mbox_scan(struct spool *sp, int fd)
+mbox_scan(struct spool *sp, int fd, struct mbox_mark *marks, size_t nmarks)
 {
 	struct mbox_reader *r = malloc(sizeof *r);
 	if (!r)
 		return SPOOL_ETEMP;
 	*r = (struct mbox_reader){ .fd = fd, .end = sp->scanned, .bol = true };
-	struct mbox_parser ps = { .sp = sp };
+	struct mbox_parser ps = { .sp = sp, .marks = marks, .nmarks = nmarks };
+	for (size_t i = 0; i < nmarks; i++)
+		marks[i].done = false;
 	md5_init(&ps.whole);
 
 	struct mbox_piece pc = { 0 };
@@ -274,10 +309,14 @@ mbox_scan(struct spool *sp, int fd)
 			mbox_line_end(&ps); /* the last line has no LF */
 		mbox_msg_close(&ps, sp->scanned);
 	}
+	struct mbox_mark *mk; /* at == N, or an empty file */
+	while (e == SPOOL_OK && (mk = mbox_next_mark(&ps, sp->scanned))) {
+		struct md5 copy = ps.whole;
+		md5_final(&copy, mk->digest);
+		mk->done = true;
+	}
 	md5_final(&ps.whole, sp->digest);
 	free(r);
-	if (e == SPOOL_OK && !spool_uids_unique(sp))
-		e = SPOOL_ETEMP;
 	return e;
 }
 

@@ -84,7 +84,8 @@ spool_expand(const char *template, const char *user, char *buf, size_t bufsz)
 static bool
 spool_name_ok(const char *name)
 {
-	static const char *const ours[] = { ".lock", ".pop-lock", ".pop-new" };
+	static const char *const ours[] = { ".lock", ".pop-lock", ".pop-new",
+	                                    ".pop-uidl", ".pop-uidl-new" };
 	size_t len = strlen(name);
 
 	if (len == 0 || len > SPOOL_NAME_MAX || name[0] == '.')

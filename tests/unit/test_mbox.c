@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <time.h>
 
+#include "mbox.h"
+#include "md5.h"
 #include "wire.h"
 
 /* ---- the seam: every write, fsync and rename of the library ---- */
@@ -237,19 +239,27 @@ test_uids_identical_messages(void **state)
 	spool_close(sp);
 }
 
-/* Many identical messages: the array grows, every uid stays unique. */
+/* N copies of one small message (same From line too) as alice's mbox. */
 static void
-test_many_identical_messages(void **state)
+write_many_identical(struct tfx *f, size_t n)
 {
-	struct tfx *f = *state;
 	const char *one = "From x\nSubject: same\n\n\n";
-	size_t n = 3000, ol = strlen(one);
+	size_t ol = strlen(one);
 	char *all = malloc(n * ol);
 	assert_non_null(all);
 	for (size_t i = 0; i < n; i++)
 		memcpy(all + i * ol, one, ol);
 	tfx_write(f->path, all, n * ol);
 	free(all);
+}
+
+/* Many identical messages: the array grows, every uid stays unique. */
+static void
+test_many_identical_messages(void **state)
+{
+	struct tfx *f = *state;
+	size_t n = 3000;
+	write_many_identical(f, n);
 	struct spool *sp = tfx_open(f);
 	assert_int_equal(spool_count(sp), n);
 	char want[UID_MAX + 1];
@@ -299,10 +309,349 @@ test_uid_xuidl(void **state)
 	assert_int_equal(strlen(spool_uid(sp, 3)), 32); /* invalid: digest */
 	spool_close(sp);
 
+	/* a copy of message 3 arrives: message 3 keeps its id */
+	const char *copy = M3 "X-UIDL: mine-1\n\nc\n";
+	assert_int_equal(spool_deliver(&f->where, "alice", NULL,
+	                 (const unsigned char *)copy, strlen(copy)), SPOOL_OK);
+	sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 5);
+	assert_string_equal(spool_uid(sp, 0), "dup");
+	assert_string_equal(spool_uid(sp, 2), "mine-1");
+	assert_string_not_equal(spool_uid(sp, 4), "mine-1");
+	spool_close(sp);
+
 	f->where.reuse_xuidl = false;
 	sp = tfx_open(f);
 	assert_int_equal(strlen(spool_uid(sp, 2)), 32);
 	spool_close(sp);
+}
+
+/* ---- ids of identical messages across commits (the sidecar) ---- */
+
+#define TWIN M1 B1
+
+/* All ids of alice's maildrop, space-separated, checked unique and
+ * well-formed; the caller frees it. */
+static char *
+uids_now(struct tfx *f)
+{
+	struct spool *sp = tfx_open(f);
+	size_t n = spool_count(sp);
+	char *all = calloc(n + 1, UID_MAX + 1);
+	assert_non_null(all);
+	for (size_t i = 0; i < n; i++) {
+		const char *u = spool_uid(sp, i);
+		assert_true(strlen(u) >= 1 && strlen(u) <= UID_MAX);
+		for (size_t j = 0; j < i; j++)
+			assert_string_not_equal(u, spool_uid(sp, j));
+		if (i > 0)
+			strcat(all, " ");
+		strcat(all, u);
+	}
+	spool_close(sp);
+	return all;
+}
+
+static void
+assert_uids(struct tfx *f, const char *want)
+{
+	char *got = uids_now(f);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/* Opens alice's maildrop, marks the messages whose bit is set in MASK
+ * deleted, commits. */
+static void
+commit_deleting(struct tfx *f, unsigned mask)
+{
+	struct spool *sp = tfx_open(f);
+	for (size_t i = 0; i < spool_count(sp); i++)
+		if (i < 32 && (mask >> i & 1))
+			spool_set_deleted(sp, i, true);
+	assert_int_equal(spool_commit(sp), SPOOL_OK);
+}
+
+/* The computed ids of the twin and of M2 B2: the MD5 of the From line
+ * and the header (docs/mailbox.md). */
+static void
+twin_ids(char d[33], char x[33])
+{
+	md5_hex(M1 "Subject: one\n", strlen(M1 "Subject: one\n"), d);
+	md5_hex(M2 "Subject: two\n", strlen(M2 "Subject: two\n"), x);
+}
+
+static void
+test_twin_keeps_id_when_the_other_is_deleted(void **state)
+{
+	struct tfx *f = *state;
+	char d[33], x[33], want[256], side[160];
+	twin_ids(d, x);
+	snprintf(side, sizeof side, "%s.pop-uidl", f->path);
+	tfx_writes(f->path, TWIN "\n" TWIN "\n" M2 B2);
+	snprintf(want, sizeof want, "%s %s-2 %s", d, d, x);
+	assert_uids(f, want);
+	assert_false(tfx_exists(side)); /* nothing to remember yet */
+
+	commit_deleting(f, 1);
+	assert_true(tfx_exists(side));
+	snprintf(want, sizeof want, "%s-2 %s", d, x);
+	assert_uids(f, want);
+	assert_uids(f, want); /* the next session too: read-only */
+
+	/* appended mail does not move the offsets the sidecar names */
+	const char *late = "Subject: late\n\nz\n";
+	assert_int_equal(spool_deliver(&f->where, "alice", NULL,
+	                 (const unsigned char *)late, strlen(late)), SPOOL_OK);
+	char *now = uids_now(f);
+	assert_memory_equal(now, want, strlen(want));
+	free(now);
+
+	/* a commit that moves the twin carries its id to the new offset */
+	tfx_writes(f->path, M2 B2 "\n" TWIN "\n" TWIN);
+	snprintf(want, sizeof want, "%s %s %s-2", x, d, d);
+	assert_uids(f, want);
+	commit_deleting(f, 1 << 1);
+	snprintf(want, sizeof want, "%s %s-2", x, d);
+	assert_uids(f, want);
+	commit_deleting(f, 1 << 0);
+	snprintf(want, sizeof want, "%s-2", d);
+	assert_uids(f, want);
+
+	/* once no id is suffixed, the next commit removes the sidecar */
+	commit_deleting(f, 1 << 0);
+	assert_uids(f, "");
+	const char *other = "Subject: other\n\ny\n";
+	assert_int_equal(spool_deliver(&f->where, "alice", NULL,
+	                 (const unsigned char *)late, strlen(late)), SPOOL_OK);
+	assert_int_equal(spool_deliver(&f->where, "alice", NULL,
+	                 (const unsigned char *)other, strlen(other)), SPOOL_OK);
+	commit_deleting(f, 1 << 1);
+	assert_false(tfx_exists(side));
+}
+
+static void
+test_three_twins_delete_the_middle(void **state)
+{
+	struct tfx *f = *state;
+	char d[33], x[33], want[256];
+	twin_ids(d, x);
+	tfx_writes(f->path, TWIN "\n" TWIN "\n" TWIN);
+	snprintf(want, sizeof want, "%s %s-2 %s-3", d, d, d);
+	assert_uids(f, want);
+	commit_deleting(f, 1 << 1);
+	snprintf(want, sizeof want, "%s %s-3", d, d);
+	assert_uids(f, want);
+	commit_deleting(f, 1 << 0);
+	snprintf(want, sizeof want, "%s-3", d);
+	assert_uids(f, want);
+}
+
+/* Many twins, the first deleted: every other one keeps its id. */
+static void
+test_many_twins_keep_their_ids(void **state)
+{
+	struct tfx *f = *state;
+	write_many_identical(f, 3000);
+	char *before = uids_now(f);
+	commit_deleting(f, 1);
+	char *after = uids_now(f);
+	assert_string_equal(after, strchr(before, ' ') + 1);
+	free(before);
+	free(after);
+}
+
+/* Writes TEXT as alice's sidecar (replacing whatever is there). */
+static void
+put_sidecar(struct tfx *f, const char *text)
+{
+	char side[160];
+	snprintf(side, sizeof side, "%s.pop-uidl", f->path);
+	unlink(side);
+	rmdir(side);
+	tfx_writes(side, text);
+}
+
+/* A + B in fresh memory. */
+static char *
+cat2(const char *a, const char *b)
+{
+	char *s = malloc(strlen(a) + strlen(b) + 1);
+	assert_non_null(s);
+	strcpy(s, a);
+	strcat(s, b);
+	return s;
+}
+
+/* A well-formed sidecar for alice's mbox as it is: one section, entries
+ * pinning message IDX[i] (at offset OFFS[i], computed id 32 hex digits)
+ * to IDS[i]. */
+static char *
+make_sidecar(struct tfx *f, size_t n, const size_t *idx,
+             const uint64_t *offs, const char *const *ids)
+{
+	size_t len;
+	char *mbox = tfx_read(f->path, &len), hex[33], side[160];
+	md5_hex(mbox, len, hex);
+	free(mbox);
+	char *text = malloc(4096);
+	assert_non_null(text);
+	int k = snprintf(text, 4096, "postoffice-uidl 1\nmbox %zu %s\n", len, hex);
+	snprintf(side, sizeof side, "%s.pop-uidl", f->path);
+	unlink(side); /* the computed ids are the bases */
+	struct spool *sp = tfx_open(f);
+	for (size_t i = 0; i < n; i++) {
+		const char *base = spool_uid(sp, idx[i]);
+		assert_int_equal(strlen(base), 32);
+		k += snprintf(text + k, 4096 - (size_t)k, "%llu %s %s\n",
+		              (unsigned long long)offs[i], base, ids[i]);
+	}
+	spool_close(sp);
+	return text;
+}
+
+/* Replaces the first occurrence of WHAT in S (which must be there) with
+ * WITH; returns fresh memory. */
+static char *
+replaced(const char *s, const char *what, const char *with)
+{
+	const char *at = strstr(s, what);
+	assert_non_null(at);
+	char *r = malloc(strlen(s) + strlen(with) + 1);
+	assert_non_null(r);
+	memcpy(r, s, (size_t)(at - s));
+	strcpy(r + (at - s), with);
+	strcat(r, at + strlen(what));
+	return r;
+}
+
+static void
+test_sidecar_is_only_a_hint(void **state)
+{
+	struct tfx *f = *state;
+	char d[33], x[33], pinned[256], want[256], side[160], copy[160];
+	twin_ids(d, x);
+	snprintf(side, sizeof side, "%s.pop-uidl", f->path);
+	snprintf(pinned, sizeof pinned, "%s-2", d);
+
+	tfx_writes(f->path, TWIN "\n" TWIN);
+	commit_deleting(f, 1);
+	assert_uids(f, pinned);
+	size_t vlen;
+	char *valid = tfx_read(side, &vlen);
+	char size[32], dsz[64];
+	snprintf(size, sizeof size, "mbox %zu ", strlen(TWIN));
+	snprintf(dsz, sizeof dsz, "\n0 %s ", d);
+
+	/* garbage, truncated, padded, bad numbers and digits, a third
+	 * section, a bad id: the whole file is ignored */
+	char *bad[] = {
+		strdup(""),
+		strdup("garbage\n"),
+		strndup(valid, vlen - 1),
+		cat2(valid, "junk\n"),
+		cat2(valid, "mbox 1 00000000000000000000000000000000\n"),
+		replaced(valid, "postoffice-uidl 1", "postoffice-uidl 2"),
+		replaced(valid, dsz, "\n00 "),
+		replaced(valid, size, "mbox 99999999999999999999999 "),
+		replaced(valid, size, "mbox +1 "),
+		replaced(valid, "-2\n", " 2\n"),
+		replaced(valid, "\n0 ", "\n0  "),
+	};
+	char *upper = strdup(valid);
+	for (char *c = strstr(upper, size) + strlen(size); *c != '\n'; c++)
+		if (*c >= 'a' && *c <= 'f')
+			*c = (char)(*c - 'a' + 'A');
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		put_sidecar(f, bad[i]);
+		assert_uids(f, d);
+		free(bad[i]);
+	}
+	put_sidecar(f, upper);
+	assert_uids(f, d);
+	free(upper);
+	put_sidecar(f, valid);
+	assert_uids(f, pinned);
+
+	/* too big, a directory, a symlink, a FIFO */
+	assert_int_equal(truncate(side, MBOX_UIDL_MAX + 1), 0);
+	assert_uids(f, d);
+	unlink(side);
+	assert_int_equal(mkdir(side, 0700), 0);
+	assert_uids(f, d);
+	rmdir(side);
+	snprintf(copy, sizeof copy, "%s.copy", f->path);
+	tfx_write(copy, valid, vlen);
+	assert_int_equal(symlink(copy, side), 0);
+	assert_uids(f, d);
+	unlink(side);
+	assert_int_equal(mkfifo(side, 0600), 0);
+	assert_uids(f, d);
+	unlink(side);
+
+	/* stale: the body edited in place (header and offsets unchanged) */
+	put_sidecar(f, valid);
+	char *mbox = tfx_read(f->path, NULL);
+	char *body = strstr(mbox, "body");
+	body[0] = 'B';
+	tfx_writes(f->path, mbox);
+	assert_uids(f, d);
+	body[0] = 'b';
+	tfx_writes(f->path, mbox);
+	assert_uids(f, pinned);
+	free(mbox);
+	/* stale: another program put a message in front */
+	tfx_writes(f->path, M2 B2 "\n" TWIN);
+	snprintf(want, sizeof want, "%s %s", x, d);
+	assert_uids(f, want);
+
+	/* foreign: bob's sidecar next to alice's mbox */
+	char bob[160];
+	snprintf(bob, sizeof bob, "%s/mail/bob", f->dir);
+	tfx_writes(bob, M2 B2 "\n" M2 B2 "\n" M2 B2);
+	struct spool *sp = NULL;
+	assert_int_equal(spool_open(&f->where, "bob", NULL, &sp), SPOOL_OK);
+	spool_set_deleted(sp, 0, true);
+	assert_int_equal(spool_commit(sp), SPOOL_OK);
+	snprintf(bob, sizeof bob, "%s/mail/bob.pop-uidl", f->dir);
+	char *foreign = tfx_read(bob, NULL);
+	tfx_writes(f->path, TWIN "\n" TWIN "\n" TWIN);
+	put_sidecar(f, foreign);
+	free(foreign);
+	snprintf(want, sizeof want, "%s %s-2 %s-3", d, d, d);
+	assert_uids(f, want);
+
+	/* well-formed pins that collide with computed ids, or with each
+	 * other: every id stays unique */
+	tfx_writes(f->path, M2 B2 "\n" TWIN "\n" TWIN);
+	size_t idx[2] = { 0, 1 };
+	uint64_t offs[2] = { 0, strlen(M2 B2 "\n") };
+	const char *ids[2] = { d, "same" };
+	char *t = make_sidecar(f, 1, idx, offs, ids);
+	put_sidecar(f, t);
+	free(t);
+	snprintf(want, sizeof want, "%s %s-2 %s-3", d, d, d);
+	assert_uids(f, want);
+	const char *ids2[2] = { "same", "same" };
+	t = make_sidecar(f, 2, idx, offs, ids2);
+	put_sidecar(f, t);
+	free(t);
+	snprintf(want, sizeof want, "same %s %s-2", d, d);
+	assert_uids(f, want);
+	/* a pin whose base does not match its message is not applied */
+	t = make_sidecar(f, 1, idx, offs + 1, ids2);
+	put_sidecar(f, t);
+	free(t);
+	snprintf(want, sizeof want, "%s %s %s-2", x, d, d);
+	assert_uids(f, want);
+
+	/* a commit replaces a bad sidecar with a good one */
+	put_sidecar(f, "garbage");
+	tfx_writes(f->path, TWIN "\n" TWIN "\n" TWIN);
+	commit_deleting(f, 1);
+	snprintf(want, sizeof want, "%s-2 %s-3", d, d);
+	assert_uids(f, want);
+	free(valid);
 }
 
 static void
@@ -615,6 +964,31 @@ assert_old_or_new(struct tfx *f, const char *old, const char *new)
 	return is_new;
 }
 
+/* A child opens alice's maildrop, marks the messages of MASK deleted and
+ * commits, killed at its K-th write/fsync/rename; its wait status.  It
+ * exits 4 without committing if an earlier round left 2 messages. */
+static int
+commit_killed_at(struct tfx *f, unsigned mask, int k)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct spool *sp = NULL;
+		if (spool_open(&f->where, "alice", NULL, &sp) != SPOOL_OK)
+			_exit(3);
+		if (spool_count(sp) == 2)
+			_exit(4); /* an earlier round committed already */
+		for (size_t i = 0; i < spool_count(sp); i++)
+			if (i < 32 && (mask >> i & 1))
+				spool_set_deleted(sp, i, true);
+		seam_reset(0, 0, k);
+		_exit(spool_commit(sp) == SPOOL_OK ? 0 : 1);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
 /* A commit killed at its k-th write/fsync/rename, for every k until one
  * completes: every undeleted message survives, once, byte for byte. */
 static void
@@ -626,21 +1000,7 @@ test_commit_killed_at_every_step(void **state)
 	tfx_writes(f->path, old);
 	int k;
 	for (k = 1; k < 100; k++) {
-		pid_t pid = fork();
-		assert_true(pid >= 0);
-		if (pid == 0) {
-			struct spool *sp = NULL;
-			if (spool_open(&f->where, "alice", NULL, &sp) != SPOOL_OK)
-				_exit(3);
-			if (spool_count(sp) == 2)
-				_exit(4); /* an earlier round committed already */
-			spool_set_deleted(sp, 0, true);
-			spool_set_deleted(sp, 2, true);
-			seam_reset(0, 0, k);
-			_exit(spool_commit(sp) == SPOOL_OK ? 0 : 1);
-		}
-		int status;
-		assert_int_equal(waitpid(pid, &status, 0), pid);
+		int status = commit_killed_at(f, 1u << 0 | 1u << 2, k);
 		bool done = assert_old_or_new(f, old, new);
 		if (WIFEXITED(status)) {
 			assert_int_equal(WEXITSTATUS(status), 0);
@@ -654,6 +1014,60 @@ test_commit_killed_at_every_step(void **state)
 	assert_true(k > 3 && k < 100);
 	char tmp[160];
 	snprintf(tmp, sizeof tmp, "%s.pop-new", f->path);
+	assert_false(tfx_exists(tmp));
+}
+
+/* A commit that writes the id sidecar, killed at each of its writes,
+ * fsyncs and renames in turn (the sidecar's come before the mbox's
+ * rename): the mbox is the old or the new file, and in both cases every
+ * message has the id it had, also when the old file's ids came from the
+ * sidecar of an earlier commit. */
+static void
+test_commit_with_twins_killed_at_every_step(void **state)
+{
+	struct tfx *f = *state;
+	char d[33], x[33], want_old[256], want_new[256];
+	twin_ids(d, x);
+	tfx_writes(f->path, TWIN "\n" M2 B2 "\n" TWIN "\n" TWIN);
+	commit_deleting(f, 1);
+	const char *old = M2 B2 "\n" TWIN "\n" TWIN;
+	const char *new = TWIN "\n" TWIN;
+	snprintf(want_old, sizeof want_old, "%s %s-2 %s-3", x, d, d);
+	snprintf(want_new, sizeof want_new, "%s-2 %s-3", d, d);
+	assert_uids(f, want_old);
+	int k;
+	bool saw_old_after_sidecar = false;
+	for (k = 1; k < 100; k++) {
+		int status = commit_killed_at(f, 1u << 0, k);
+		char *now = tfx_read(f->path, NULL);
+		bool is_new = strcmp(now, new) == 0;
+		assert_true(is_new || strcmp(now, old) == 0);
+		free(now);
+		assert_uids(f, is_new ? want_new : want_old);
+		char side[160];
+		snprintf(side, sizeof side, "%s.pop-uidl", f->path);
+		char *text = tfx_read(side, NULL);
+		/* the new sidecar describes a file of strlen(new) octets */
+		char head[64];
+		snprintf(head, sizeof head, "\nmbox %zu ", strlen(new));
+		if (!is_new && strstr(text, head))
+			saw_old_after_sidecar = true;
+		free(text);
+		if (WIFEXITED(status)) {
+			assert_int_equal(WEXITSTATUS(status), 0);
+			assert_true(is_new);
+			break;
+		}
+		assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+		if (is_new)
+			break;
+	}
+	assert_true(k > 5 && k < 100);
+	assert_true(saw_old_after_sidecar); /* the window was tried */
+	char tmp[160];
+	snprintf(tmp, sizeof tmp, "%s.pop-new", f->path);
+	assert_false(tfx_exists(tmp));
+	snprintf(tmp, sizeof tmp, "%s.pop-uidl-new", f->path);
 	assert_false(tfx_exists(tmp));
 }
 
@@ -671,6 +1085,10 @@ main(void)
 		T(test_many_identical_messages),
 		T(test_uid_ignores_rewritten_headers),
 		T(test_uid_xuidl),
+		T(test_twin_keeps_id_when_the_other_is_deleted),
+		T(test_three_twins_delete_the_middle),
+		T(test_many_twins_keep_their_ids),
+		T(test_sidecar_is_only_a_hint),
 		T(test_commit_deletes_exactly),
 		T(test_close_and_undelete_keep_all),
 		T(test_delete_all_leaves_empty_file),
@@ -685,6 +1103,7 @@ main(void)
 		T(test_commit_io_failures),
 		T(test_deliver_io_failure),
 		T(test_commit_killed_at_every_step),
+		T(test_commit_with_twins_killed_at_every_step),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
