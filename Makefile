@@ -3,6 +3,8 @@
 #   make check                            unit tests (cmocka) and end-to-end tests
 #   make check SANITIZE=address,undefined the same under ASan/UBSan, in build-san/
 #   make deps                             install what the tests need (Debian)
+#   make install [PREFIX=/usr/local] [DESTDIR=]  binary, manual pages, example config
+#   make uninstall                        removes exactly what install put there
 #   make fuzz-run                         the libFuzzer harnesses, FUZZ_SECONDS each
 #   make bench                            postoffice against Dovecot (docs/performance.md)
 #   make bench-smoke                      a tiny run of it: every scenario, no timing
@@ -97,6 +99,28 @@ bench-smoke: $(BIN) $(B)/bench/loadgen
 clean:
 	rm -rf build build-san build-fuzz postoffice
 
+# install honours PREFIX and DESTDIR (a staging root for packagers); the
+# example config goes under doc/, never over a live /etc/postoffice.conf.
+SBINDIR = $(PREFIX)/sbin
+MANDIR  = $(PREFIX)/share/man
+DOCDIR  = $(PREFIX)/share/doc/postoffice
+INSTALLED = $(SBINDIR)/postoffice $(MANDIR)/man8/postoffice.8 \
+            $(MANDIR)/man5/postoffice.conf.5 $(DOCDIR)/postoffice.conf.example
+
+install: $(BIN)
+	mkdir -p $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)
+	cp $(BIN) $(DESTDIR)$(SBINDIR)/postoffice
+	chmod 755 $(DESTDIR)$(SBINDIR)/postoffice
+	cp docs/postoffice.8 $(DESTDIR)$(MANDIR)/man8/postoffice.8
+	cp docs/postoffice.conf.5 $(DESTDIR)$(MANDIR)/man5/postoffice.conf.5
+	cp docs/examples/postoffice.conf $(DESTDIR)$(DOCDIR)/postoffice.conf.example
+	chmod 644 $(DESTDIR)$(MANDIR)/man8/postoffice.8 $(DESTDIR)$(MANDIR)/man5/postoffice.conf.5 \
+	  $(DESTDIR)$(DOCDIR)/postoffice.conf.example
+
+uninstall:
+	rm -f $(INSTALLED:%=$(DESTDIR)%)
+	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+
 # libFuzzer harnesses (clang), built with ASan/UBSan into build-fuzz/.
 # fuzz-run gives each FUZZ_SECONDS from the seeds in tests/fuzz/seeds/NAME;
 # what it learns stays in build-fuzz/, crashes are written there too.
@@ -131,4 +155,4 @@ fuzz-run: fuzz
 	  if ls $(FZ)/crash-$$n-* >/dev/null 2>&1; then echo "fuzz_$$n found a crash"; exit 1; fi; \
 	done
 
-.PHONY: all unit e2e check deps docs clean fuzz fuzz-run bench bench-smoke
+.PHONY: all unit e2e check deps docs clean install uninstall fuzz fuzz-run bench bench-smoke
