@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 void
@@ -25,6 +26,8 @@ config_defaults(struct config *c)
 	c->max_per_host = DEFAULT_MAX_PER_HOST;
 	c->plaintext_auth = true;
 	c->last_command = true;
+	c->syslog_facility = LOG_MAIL;
+	snprintf(c->syslog_socket, sizeof(c->syslog_socket), "/dev/log");
 }
 
 /* Strict decimal: digits only, no sign, no overflow past MAX. */
@@ -157,12 +160,28 @@ set_listen(struct config *c, const char *v, const char **why)
 	kind[sp - v] = '\0';
 	while (*sp == ' ')
 		sp++;
+	/* An optional last word: "proxy" (docs/operators.md). */
+	char addr[sizeof(c->listen[0].text) + 1];
+	const char *opt = strchr(sp, ' ');
+	size_t alen = opt ? (size_t)(opt - sp) : strlen(sp);
+	if (alen >= sizeof(addr)) {
+		*why = "bad address: expected 1.2.3.4:PORT or [v6]:PORT";
+		return false;
+	}
+	memcpy(addr, sp, alen);
+	addr[alen] = '\0';
+	while (opt && *opt == ' ')
+		opt++;
+	if (opt && strcmp(opt, "proxy") != 0) {
+		*why = "after the address only 'proxy' may follow";
+		return false;
+	}
 	if (c->nlisten == MAX_LISTENERS) {
 		*why = "too many listen lines";
 		return false;
 	}
 	struct listen_addr *a = &c->listen[c->nlisten];
-	if (!config_parse_addr(sp, a)) {
+	if (!config_parse_addr(addr, a)) {
 		*why = "bad address: expected 1.2.3.4:PORT or [v6]:PORT";
 		return false;
 	}
@@ -174,8 +193,28 @@ set_listen(struct config *c, const char *v, const char **why)
 		*why = "protocol must be pop3 or pop2";
 		return false;
 	}
+	a->proxy = opt != NULL;
 	c->nlisten++;
 	return true;
+}
+
+static bool
+set_facility(int *dst, const char *v, const char **why)
+{
+	static const struct { const char *name; int code; } f[] = {
+		{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON },
+		{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+		{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+		{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+		{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+	};
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (!strcmp(v, f[i].name)) {
+			*dst = f[i].code;
+			return true;
+		}
+	*why = "must be mail, daemon or local0 to local7";
+	return false;
 }
 
 static bool
@@ -247,6 +286,18 @@ apply(struct config *c, const char *key, const char *v, const char **why)
 		return set_bool(&c->strip_nul, v, why);
 	if (!strcmp(key, "utf8_strict"))
 		return set_bool(&c->utf8_strict, v, why);
+	if (!strcmp(key, "log")) {
+		if (strcmp(v, "syslog") != 0 && strcmp(v, "stderr") != 0) {
+			*why = "must be syslog or stderr";
+			return false;
+		}
+		c->log_syslog = !strcmp(v, "syslog");
+		return true;
+	}
+	if (!strcmp(key, "syslog_facility"))
+		return set_facility(&c->syslog_facility, v, why);
+	if (!strcmp(key, "syslog_socket"))
+		return set_path(c->syslog_socket, sizeof(c->syslog_socket), v, why);
 	*why = "unknown key";
 	return false;
 }

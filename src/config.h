@@ -27,6 +27,7 @@ struct listen_addr {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char text[80];  /* as written, e.g. "127.0.0.1:11110", "[::1]:11110" */
+	bool proxy;     /* "proxy": a PROXY protocol v1/v2 header comes first */
 };
 
 struct config {
@@ -50,6 +51,10 @@ struct config {
 	char status_header[8];        /* Status: flags to synthesize, "" = off */
 	bool strip_nul;               /* remove NUL octets from messages sent */
 	bool utf8_strict;             /* RFC 6856 §2.1: -ERR [UTF8] outside UTF8 mode */
+	/* Logging (docs/operators.md). */
+	bool log_syslog;              /* syslog instead of stderr */
+	int syslog_facility;          /* LOG_MAIL, LOG_DAEMON, LOG_LOCAL0..7 */
+	char syslog_socket[PATH_MAX]; /* the syslog daemon's datagram socket */
 };
 
 /* Fills C with the defaults. */

@@ -2,14 +2,20 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 static bool log_syslog;
+static int log_facility = LOG_MAIL;
+static int log_sock = -1;
+static struct sockaddr_un log_sun;
 static FILE *log_file; /* NULL: stderr */
 static char log_ident[32] = "postoffice";
 static char log_tag[128];
@@ -18,9 +24,68 @@ void
 log_init(const char *ident, bool use_syslog)
 {
 	snprintf(log_ident, sizeof(log_ident), "%s", ident);
-	log_syslog = use_syslog;
 	if (use_syslog)
-		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+		(void)log_syslog_open(LOG_MAIL, "/dev/log");
+}
+
+static bool
+syslog_connect(void)
+{
+	if (log_sock >= 0)
+		close(log_sock);
+	log_sock = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (log_sock < 0)
+		return false;
+	/* A program run for XTND XMIT must not inherit it. */
+	fcntl(log_sock, F_SETFD, FD_CLOEXEC);
+	if (connect(log_sock, (struct sockaddr *)&log_sun, sizeof(log_sun)) != 0) {
+		int saved = errno;
+		close(log_sock);
+		log_sock = -1;
+		errno = saved;
+		return false;
+	}
+	return true;
+}
+
+bool
+log_syslog_open(int facility, const char *path)
+{
+	memset(&log_sun, 0, sizeof(log_sun));
+	log_sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(log_sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return false;
+	}
+	memcpy(log_sun.sun_path, path, strlen(path) + 1);
+	log_facility = facility;
+	log_syslog = true;
+	return syslog_connect();
+}
+
+/* One RFC 3164 datagram: "<PRI>Mmm dd hh:mm:ss ident[pid]: line".  A
+ * daemon restarted under us breaks the connection: reconnect once. */
+static bool
+syslog_send(int prio, const char *line)
+{
+	char buf[1400], stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", localtime_r(&now, &tm));
+	int n = snprintf(buf, sizeof(buf), "<%d>%s %s[%ld]: %s", log_facility | prio, stamp,
+	                 log_ident, (long)getpid(), line);
+	if (n < 0)
+		return false;
+	size_t len = (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if ((log_sock >= 0 || syslog_connect()) && send(log_sock, buf, len, 0) >= 0)
+			return true;
+		if (log_sock >= 0) {
+			close(log_sock);
+			log_sock = -1;
+		}
+	}
+	return false;
 }
 
 void
@@ -46,8 +111,11 @@ log_emit(int prio, const char *fmt, va_list ap, const char *suffix)
 			*p = '?';
 	const char *sep = log_tag[0] ? ": " : "";
 	if (log_syslog) {
-		syslog(prio, "%s%s%s%s", log_tag, sep, msg, suffix);
-		return;
+		char line[1400];
+		snprintf(line, sizeof(line), "%s%s%s%s", log_tag, sep, msg, suffix);
+		if (syslog_send(prio, line))
+			return;
+		/* No syslog daemon: the line goes to stderr rather than nowhere. */
 	}
 	char stamp[32];
 	time_t now = time(NULL);

@@ -10,6 +10,15 @@
 #include <stdio.h>
 
 void log_init(const char *ident, bool use_syslog);
+
+/*
+ * Sends every later line to the syslog daemon's datagram socket PATH
+ * (/dev/log on Linux) with FACILITY (LOG_MAIL, ...), in the RFC 3164 form
+ * that syslog(3) writes.  The client is our own so the socket can be
+ * named (a chroot, another OS, a test).  False, with errno, if it cannot
+ * connect now; lines are then retried and, failing that, go to stderr.
+ */
+bool log_syslog_open(int facility, const char *path);
 void log_set_tag(const char *tag);
 
 /* Sends the non-syslog lines to F instead of stderr (the fuzzers keep

@@ -1,4 +1,5 @@
 /* The command line: serve, deliver, --version, --help (CONTRACT.md). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,16 @@ usage(FILE *f)
 	  "                 67 no such user, 65 malformed, 75 try again later\n"
 	  "  -f SENDER      the envelope sender for the mbox From line\n"
 	  "commands         print the command tables of each protocol (Markdown)\n");
+}
+
+/* stderr unless the config says "log syslog" (postoffice.conf(5)). */
+static void
+log_setup(const struct config *cfg)
+{
+	log_init("postoffice", false);
+	if (cfg->log_syslog && !log_syslog_open(cfg->syslog_facility, cfg->syslog_socket))
+		fprintf(stderr, "postoffice: syslog socket %s: %s; lines go to stderr "
+		        "while it does not answer\n", cfg->syslog_socket, strerror(errno));
 }
 
 static int
@@ -69,7 +80,7 @@ cmd_serve(int argc, char **argv)
 		fprintf(stderr, "postoffice: %s\n", err);
 		return EXIT_CONFIG;
 	}
-	log_init("postoffice", false);
+	log_setup(&cfg);
 	return inetd ? server_inetd(&cfg, proto) : server_run(&cfg);
 }
 
@@ -100,7 +111,7 @@ cmd_deliver(int argc, char **argv)
 		fprintf(stderr, "postoffice: %s\n", err);
 		return EXIT_CONFIG;
 	}
-	log_init("postoffice", false);
+	log_setup(&cfg);
 	return deliver_run(&cfg, user, sender, 0);
 }
 
