@@ -17,6 +17,7 @@
 
 /* Row flags */
 #define DISPATCH_REST   0x1 /* the last argument is the rest of the line, verbatim */
+#define DISPATCH_SECRET 0x2 /* argument max_args is a secret: the trace masks it */
 
 /* Table flags */
 #define DISPATCH_BACKSLASH 0x1 /* arguments use RFC 937 backslash quoting */

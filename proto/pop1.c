@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "trace.h"
 
 static const char *const pop1_state_names[] = {
 	"WAIT_USER", "WAIT_PASS", "IDLE", "OPENED", "SENT", NULL,
@@ -40,7 +41,7 @@ static int pop1_cmd_quit(void *sess, int argc, char **argv);
 static const struct dispatch_row pop1_rows[] = {
 	{ "USER", POP1_WAIT_USER | POP1_WAIT_PASS, 1, 1, 0, pop1_cmd_user,
 	  "name", "+OK / -ERR", "RFC 918 p.3", "name the user; PASS must follow" },
-	{ "PASS", POP1_WAIT_PASS, 1, 1, DISPATCH_REST, pop1_cmd_pass,
+	{ "PASS", POP1_WAIT_PASS, 1, 1, DISPATCH_REST | DISPATCH_SECRET, pop1_cmd_pass,
 	  "password", "+OK / -ERR", "RFC 918 p.3",
 	  "password for USER; the rest of the line, spaces included" },
 	{ "RETR", POP1_IDLE, 1, 1, DISPATCH_REST, pop1_cmd_retr, "mailbox",
@@ -216,7 +217,11 @@ pop1_cmd_rcev(void *sess, int argc, char **argv)
 	uint64_t sent;
 	(void)argc;
 	(void)argv;
-	if (!mailbox_data(p, p->s.io, &sent) || sent != p->total) {
+	trace_body_begin(p->s.io->trace, "mailbox data, %zu messages",
+	                 spool_count(p->s.spool));
+	bool whole = mailbox_data(p, p->s.io, &sent);
+	trace_body_end(p->s.io->trace);
+	if (!whole || sent != p->total) {
 		log_warn("mailbox data could not be sent as counted; aborting");
 		p->s.env->stats.end = "read error";
 		return PORT109_CLOSE;
@@ -293,5 +298,6 @@ pop1_serve(struct netio *io, struct session_env *env, char *line, size_t cap,
 	char tag[128];
 	snprintf(tag, sizeof(tag), "pop1 %s", env->peer);
 	log_set_tag(tag);
+	trace_set_table(io->trace, &pop1_table, POP1_WAIT_USER);
 	port109_run(&p.s, line, cap, len, NETIO_LINE);
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "log.h"
+#include "trace.h"
 #include "msgnum.h"
 
 static const char *const pop2_state_names[] = {
@@ -34,7 +35,7 @@ static int pop2_cmd_quit(void *sess, int argc, char **argv);
 #define NEXT POP2_NEXT
 
 static const struct dispatch_row pop2_rows[] = {
-	{ "HELO", AUTH, 2, 2, 0, pop2_cmd_helo, "user password",
+	{ "HELO", AUTH, 2, 2, DISPATCH_SECRET, pop2_cmd_helo, "user password",
 	  "#nnn / - and close", "RFC 937 p.7",
 	  "log in; nnn messages in the default mailbox" },
 	{ "FOLD", MBOX | ITEM, 1, 1, DISPATCH_REST, pop2_cmd_fold, "mailbox",
@@ -214,7 +215,9 @@ pop2_cmd_retr(void *sess, int argc, char **argv)
 		p->s.env->stats.end = "size mismatch";
 		return PORT109_CLOSE;
 	}
+	trace_body_begin(p->s.io->trace, "message %llu", (unsigned long long)p->current);
 	port109_send(p->s.io, data, len, false);
+	trace_body_end(p->s.io->trace);
 	p->s.env->stats.retrieved++;
 	p->s.env->stats.octets += n;
 	port109_set_state(&p->s, POP2_NEXT);
@@ -276,5 +279,6 @@ pop2_serve(struct netio *io, struct session_env *env, char *line, size_t cap,
 	struct pop2 p = {
 		.s = { .io = io, .env = env, .front = &pop2_front, .state = POP2_AUTH },
 	};
+	trace_set_table(io->trace, &pop2_table, POP2_AUTH);
 	port109_run(&p.s, line, cap, len, st);
 }

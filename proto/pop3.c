@@ -13,6 +13,7 @@
 
 #include "auth.h"
 #include "log.h"
+#include "trace.h"
 
 #define AUTH POP3_AUTHORIZATION
 #define TRANS POP3_TRANSACTION
@@ -24,13 +25,13 @@ static const char *const pop3_state_names[] = {
 static const struct dispatch_row pop3_rows[] = {
 	{ "USER", AUTH, 1, 1, 0, pop3_cmd_user, "name", "+OK / -ERR",
 	  "RFC 1939 §7", "name the mailbox owner; PASS must follow" },
-	{ "PASS", AUTH, 1, 1, DISPATCH_REST, pop3_cmd_pass, "string",
+	{ "PASS", AUTH, 1, 1, DISPATCH_REST | DISPATCH_SECRET, pop3_cmd_pass, "string",
 	  "+OK / -ERR [AUTH] / -ERR [IN-USE] / -ERR [SYS/TEMP]",
 	  "RFC 1939 §7", "password for the name given by USER; may hold spaces" },
-	{ "APOP", AUTH, 2, 2, 0, pop3_cmd_apop, "name digest",
+	{ "APOP", AUTH, 2, 2, DISPATCH_SECRET, pop3_cmd_apop, "name digest",
 	  "+OK / -ERR [AUTH] / -ERR [IN-USE]", "RFC 1939 §7",
 	  "MD5 of the greeting's timestamp and the shared secret" },
-	{ "AUTH", AUTH, 0, 2, 0, pop3_cmd_auth, "[mechanism [initial-response]]",
+	{ "AUTH", AUTH, 0, 2, DISPATCH_SECRET, pop3_cmd_auth, "[mechanism [initial-response]]",
 	  "+OK / + challenge / -ERR [AUTH] / -ERR [IN-USE]", "RFC 5034 §4",
 	  "SASL login: PLAIN, LOGIN, CRAM-MD5; without arguments, list them" },
 	{ "RPOP", AUTH, 1, 1, DISPATCH_REST, pop3_cmd_rpop, "user", "-ERR",
@@ -90,6 +91,7 @@ pop3_set_state(struct pop3 *p, unsigned state)
 	if (p->state == state)
 		return;
 	log_info("%s -> %s", state_name(p->state), state_name(state));
+	trace_state(p->io->trace, state);
 	p->state = state;
 	/* RFC 1939 §3 autologout; the pre-login timer may be shorter. */
 	p->io->idle_timeout = state == POP3_AUTHORIZATION
@@ -190,6 +192,7 @@ pop3_serve(struct netio *io, struct session_env *env)
 	struct pop3 p = { .io = io, .env = env, .state = 0 };
 	char line[LINE_MAX_OCTETS];
 
+	trace_set_table(io->trace, &pop3_table, 0);
 	pop3_set_state(&p, POP3_AUTHORIZATION);
 	make_timestamp(&p);
 	/* The timestamp is the last token: curl looks for it there. */

@@ -102,8 +102,8 @@ bool pop3_view_live_quiet(struct pop3 *p, bool quiet, size_t *count_r,
                           uint64_t *size_r);
 /* Sends DATA (message IDX) dot-stuffed, at most MAX_BODY_LINES lines of
  * body, then the terminating line. */
-void pop3_view_send(struct pop3 *p, const unsigned char *data, size_t len,
-                    uint64_t max_body_lines);
+void pop3_view_send(struct pop3 *p, size_t idx, const unsigned char *data,
+                    size_t len, uint64_t max_body_lines);
 /* False (and -ERR [UTF8] sent) if this session may not get DATA. */
 bool pop3_view_allowed(struct pop3 *p, size_t idx, const unsigned char *data,
                        size_t len);

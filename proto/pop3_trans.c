@@ -112,7 +112,7 @@ pop3_cmd_retr(void *sess, int argc, char **argv)
 		return POP3_CONTINUE;
 	/* Netscape reads the size from this line. */
 	pop3_ok(p, "%llu octets", (unsigned long long)size);
-	pop3_view_send(p, data, len, UINT64_MAX);
+	pop3_view_send(p, idx, data, len, UINT64_MAX);
 	pop3_legacy_touch(p, idx);
 	p->env->stats.retrieved++;
 	p->env->stats.octets += size;
@@ -138,7 +138,7 @@ pop3_cmd_top(void *sess, int argc, char **argv)
 		return POP3_CONTINUE;
 	/* RFC 1081 raises LAST only for RETR and DELE, not TOP. */
 	pop3_ok(p, "Top of message %zu follows", idx + 1);
-	pop3_view_send(p, data, len, n);
+	pop3_view_send(p, idx, data, len, n);
 	return POP3_CONTINUE;
 }
 

@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "trace.h"
 #include "wire.h"
 
 #define UNKNOWN UINT64_MAX
@@ -165,14 +166,15 @@ send_line(struct pop3 *p, const unsigned char *s, size_t len)
 }
 
 void
-pop3_view_send(struct pop3 *p, const unsigned char *data, size_t len,
-               uint64_t max_body_lines)
+pop3_view_send(struct pop3 *p, size_t idx, const unsigned char *data,
+               size_t len, uint64_t max_body_lines)
 {
 	struct wire_line line;
 	size_t pos = 0;
 	bool in_body = false;
 	uint64_t body_lines = 0;
 
+	trace_body_begin(p->io->trace, "message %zu", idx + 1);
 	if (status_len(p, data, len))
 		netio_printf(p->io, "Status: %s\r\n", p->env->cfg->status_header);
 	while (wire_next_line(data, len, &pos, &line)) {
@@ -183,6 +185,7 @@ pop3_view_send(struct pop3 *p, const unsigned char *data, size_t len,
 		if (!in_body && line.len == 0)
 			in_body = true;
 	}
+	trace_body_end(p->io->trace);
 	netio_puts(p->io, ".\r\n");
 }
 

@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "trace.h"
 #include "pop1.h"
 #include "pop2.h"
 #include "wire.h"
@@ -37,6 +38,7 @@ port109_set_state(struct port109_session *s, unsigned state)
 	if (s->state == state)
 		return;
 	log_info("%s -> %s", state_name(s, s->state), state_name(s, state));
+	trace_state(s->io->trace, state);
 	s->state = state;
 	/* RFC 937 p.11 Timeouts: T2 is the server's wait for a command. */
 	s->io->idle_timeout = s->env->stats.user[0] ? s->env->cfg->timeout_idle

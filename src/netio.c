@@ -1,5 +1,6 @@
 /* Session I/O; the rules (line ends, limits, timers) are in netio.h. */
 #include "netio.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@ netio_init(struct netio *io, int rfd, int wfd)
 	fcntl(rfd, F_SETFL, fcntl(rfd, F_GETFL) | O_NONBLOCK);
 	fcntl(wfd, F_SETFL, fcntl(wfd, F_GETFL) | O_NONBLOCK);
 	io->failed = false;
+	io->trace = NULL;
 	io->skip_lf = false;
 	io->in_start = io->in_end = io->out_len = 0;
 	io->octets_in = io->octets_out = 0;
@@ -71,6 +73,8 @@ void
 netio_write(struct netio *io, const void *data, size_t len)
 {
 	const unsigned char *p = data;
+	if (!io->failed)
+		trace_server(io->trace, data, len);
 	while (len > 0 && !io->failed) {
 		if (io->out_len == sizeof(io->out))
 			netio_flush(io);
@@ -192,10 +196,13 @@ netio_read_line(struct netio *io, char *buf, size_t cap, size_t *len_r)
 				io->skip_lf = true;
 			io->in_start = (size_t)eol + 1;
 			skip_pending_lf(io);
-			if (toolong)
+			if (toolong) {
+				trace_client_toolong(io->trace);
 				return NETIO_TOOLONG;
+			}
 			buf[len] = '\0';
 			*len_r = len;
+			trace_client(io->trace, buf, len);
 			return NETIO_LINE;
 		}
 		enum netio_status st = fill(io);

@@ -26,6 +26,8 @@
 
 #include "params.h"
 
+struct trace; /* trace.h: told every line read and every octet written */
+
 extern volatile sig_atomic_t netio_stop_requested;
 
 enum netio_status {
@@ -42,6 +44,7 @@ struct netio {
 	int idle_timeout;   /* seconds; 0 = none */
 	int write_timeout;  /* seconds; 0 = none */
 	bool failed;        /* a write failed: later writes are dropped */
+	struct trace *trace; /* NULL: no protocol trace */
 	bool skip_lf;       /* the last line ended with a bare CR */
 	size_t in_start, in_end, out_len;
 	uint64_t octets_in, octets_out;
