@@ -294,6 +294,19 @@ apply(struct config *c, const char *key, const char *v, const char **why)
 		c->log_syslog = !strcmp(v, "syslog");
 		return true;
 	}
+	if (!strcmp(key, "trace")) {
+		if (!strcmp(v, "off")) {
+			c->trace[0] = '\0';
+			return true;
+		}
+		if (!strcmp(v, "stderr")) {
+			snprintf(c->trace, sizeof(c->trace), "stderr");
+			return true;
+		}
+		return set_path(c->trace, sizeof(c->trace), v, why);
+	}
+	if (!strcmp(key, "trace_bodies"))
+		return set_bool(&c->trace_bodies, v, why);
 	if (!strcmp(key, "syslog_facility"))
 		return set_facility(&c->syslog_facility, v, why);
 	if (!strcmp(key, "syslog_socket"))

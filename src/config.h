@@ -55,6 +55,9 @@ struct config {
 	bool log_syslog;              /* syslog instead of stderr */
 	int syslog_facility;          /* LOG_MAIL, LOG_DAEMON, LOG_LOCAL0..7 */
 	char syslog_socket[PATH_MAX]; /* the syslog daemon's datagram socket */
+	/* The protocol trace (src/trace.h). */
+	char trace[PATH_MAX];         /* "" off, "stderr", or a folder */
+	bool trace_bodies;            /* message data in full, not summarised */
 };
 
 /* Fills C with the defaults. */

@@ -18,7 +18,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	  "usage: postoffice serve [-c FILE] [--inetd pop3|pop2]\n"
+	  "usage: postoffice serve [-c FILE] [--inetd pop3|pop2] [--trace[=full]]\n"
 	  "       postoffice deliver -c FILE [-f SENDER] USER < MESSAGE\n"
 	  "       postoffice commands [pop1|pop2|pop3]\n"
 	  "       postoffice --version | --help\n"
@@ -29,6 +29,8 @@ usage(FILE *f)
 	  "  -c FILE        the configuration (see postoffice.conf(5))\n"
 	  "  --inetd PROTO  serve one session on stdin/stdout: pop3, or pop2 for\n"
 	  "                 port 109 (POP1 or POP2, told by the first command)\n"
+	  "  --trace        every session's conversation on stderr, passwords\n"
+	  "                 masked, messages summarised (=full: in full)\n"
 	  "deliver          append one message to USER's maildrop; exits 0, or\n"
 	  "                 67 no such user, 65 malformed, 75 try again later\n"
 	  "  -f SENDER      the envelope sender for the mbox From line\n"
@@ -48,12 +50,14 @@ log_setup(const struct config *cfg)
 static int
 cmd_serve(int argc, char **argv)
 {
-	const char *file = NULL, *inetd = NULL;
+	const char *file = NULL, *inetd = NULL, *trace = NULL;
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "-c") && i + 1 < argc)
 			file = argv[++i];
 		else if (!strcmp(argv[i], "--inetd") && i + 1 < argc)
 			inetd = argv[++i];
+		else if (!strcmp(argv[i], "--trace") || !strcmp(argv[i], "--trace=full"))
+			trace = argv[i];
 		else {
 			usage(stderr);
 			return EXIT_USAGE;
@@ -79,6 +83,10 @@ cmd_serve(int argc, char **argv)
 	if (!ok) {
 		fprintf(stderr, "postoffice: %s\n", err);
 		return EXIT_CONFIG;
+	}
+	if (trace) {
+		snprintf(cfg.trace, sizeof(cfg.trace), "stderr");
+		cfg.trace_bodies = !strcmp(trace, "--trace=full");
 	}
 	log_setup(&cfg);
 	return inetd ? server_inetd(&cfg, proto) : server_run(&cfg);

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "trace.h"
 
 void
 session_fail_delay(const struct session_env *env)
@@ -38,11 +39,16 @@ session_run(const struct config *cfg, enum proto_kind proto, int rfd, int wfd,
 
 	netio_init(&io, rfd, wfd);
 	io.idle_timeout = cfg->timeout_login;
+	io.trace = trace_open(cfg->trace, cfg->trace_bodies,
+	                      proto == PROTO_POP3 ? "pop3" : "port109", peer,
+	                      rfd, wfd);
 	if (proto == PROTO_POP3)
 		pop3_serve(&io, &env);
 	else
 		port109_serve(&io, &env);
 	netio_flush(&io);
+	trace_close(io.trace, env.stats.end);
+	io.trace = NULL;
 
 	log_info("end: user=%s retrieved=%u octets=%llu deleted=%u in=%llu out=%llu how=%s",
 	         env.stats.user[0] ? env.stats.user : "-", env.stats.retrieved,
