@@ -47,6 +47,15 @@
 /* Listeners in one config: far more than any real host needs. */
 #define MAX_LISTENERS 32
 
+/* A connection on a "proxy" listener must send its PROXY header this
+ * soon: a balancer sends it at once, so only a stray client waits. */
+#define PROXY_TIMEOUT_MS 5000
+
+/* PROXY v2: addresses and TLVs after the fixed part.  IPv6 takes 36
+ * octets; HAProxy's TLVs (ALPN, authority, unique id, SSL) stay far below
+ * 1 KiB.  The spec allows 64 KiB, which a session has no use for. */
+#define PROXY_V2_REST_MAX 1024
+
 /* Longest user name; longer ones are refused before any lookup. */
 #define USER_MAX 64
 

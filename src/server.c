@@ -22,7 +22,9 @@
 
 #include "log.h"
 #include "netio.h"
+#include "proxy.h"
 #include "session.h"
+#include "socketact.h"
 
 static int sig_pipe[2] = { -1, -1 };
 
@@ -101,6 +103,21 @@ format_addr(const struct sockaddr *sa, char *buf, size_t bufsz)
 	}
 }
 
+/* Say where we really listen: port 0 in the config picks a free port,
+ * which the tests read from this line. */
+static void
+log_listening(const struct listener *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char where[80];
+	memset(&ss, 0, sizeof(ss));
+	getsockname(l->fd, (struct sockaddr *)&ss, &sl);
+	format_addr((struct sockaddr *)&ss, where, sizeof(where));
+	log_info("listening %s %s%s", l->proto == PROTO_POP3 ? "pop3" : "pop2", where,
+	         l->proxy ? " proxy" : "");
+}
+
 static int
 open_listener(const struct listen_addr *a)
 {
@@ -125,26 +142,44 @@ open_listener(const struct listen_addr *a)
 	}
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-
-	/* Say where we really listen: port 0 in the config picks a free
-	 * port, which the tests read from this line. */
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char where[80];
-	getsockname(fd, (struct sockaddr *)&ss, &sl);
-	format_addr((struct sockaddr *)&ss, where, sizeof(where));
-	log_info("listening %s %s", a->proto == PROTO_POP3 ? "pop3" : "pop2", where);
 	return fd;
+}
+
+/*
+ * On a proxy listener: the real client, from the balancer's PROXY header,
+ * replaces PEER (kept for LOCAL and UNKNOWN headers: the balancer's own
+ * health checks).  False if the header is missing or malformed: the
+ * connection is then closed without a word, as the spec asks.
+ */
+static bool
+proxy_peer(int conn, struct sockaddr_storage *peer)
+{
+	char via[80], client[80];
+	struct sockaddr_storage real;
+	const char *why;
+	format_addr((struct sockaddr *)peer, via, sizeof(via));
+	if (!proxy_read(conn, PROXY_TIMEOUT_MS, &real, &why)) {
+		log_warn("PROXY header from %s: %s; closed", via, why);
+		return false;
+	}
+	if (real.ss_family == AF_UNSPEC) {
+		log_info("PROXY header from %s names no client: serving it as itself", via);
+		return true;
+	}
+	format_addr((struct sockaddr *)&real, client, sizeof(client));
+	log_info("PROXY: client %s via %s", client, via);
+	*peer = real;
+	return true;
 }
 
 /* Child side of an accepted connection; never returns. */
 static void
-run_child(const struct config *cfg, const int *fds, size_t nfds, int conn,
-          enum proto_kind proto, const struct sockaddr *peer)
+run_child(const struct config *cfg, const struct listener *ls, size_t nls, int conn,
+          const struct listener *l, struct sockaddr_storage *peer)
 {
 	char peer_text[80];
-	for (size_t i = 0; i < nfds; i++)
-		close(fds[i]);
+	for (size_t i = 0; i < nls; i++)
+		close(ls[i].fd);
 	close(sig_pipe[0]);
 	close(sig_pipe[1]);
 	sig_pipe[0] = sig_pipe[1] = -1;
@@ -152,8 +187,10 @@ run_child(const struct config *cfg, const int *fds, size_t nfds, int conn,
 	set_handler(SIGINT, on_child_term);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
-	format_addr(peer, peer_text, sizeof(peer_text));
-	session_run(cfg, proto, conn, conn, peer_text);
+	if (l->proxy && !proxy_peer(conn, peer))
+		_exit(0);
+	format_addr((struct sockaddr *)peer, peer_text, sizeof(peer_text));
+	session_run(cfg, l->proto, conn, conn, peer_text);
 	close(conn);
 	_exit(0);
 }
@@ -167,8 +204,9 @@ run_child(const struct config *cfg, const int *fds, size_t nfds, int conn,
  */
 static bool
 admit(const struct config *cfg, struct children *ch, const char *host,
-      enum proto_kind proto, int conn)
+      const struct listener *l, int conn)
 {
+	enum proto_kind proto = l->proto;
 	size_t same = 0;
 	for (size_t k = 0; k < ch->n; k++)
 		if (strcmp(ch->c[k].host, host) == 0)
@@ -176,7 +214,7 @@ admit(const struct config *cfg, struct children *ch, const char *host,
 	const char *why = NULL;
 	if (ch->n >= (size_t)cfg->max_sessions)
 		why = "Too many sessions on this server; try again later";
-	else if (same >= (size_t)cfg->max_per_host)
+	else if (!l->proxy && same >= (size_t)cfg->max_per_host)
 		why = "Too many sessions from your address; try again later";
 	if (!why && ch->n == ch->cap) {
 		size_t cap = ch->cap ? ch->cap * 2 : 64;
@@ -198,13 +236,19 @@ admit(const struct config *cfg, struct children *ch, const char *host,
 	return false;
 }
 
+/*
+ * On a proxy listener every connection comes from the balancer, so the
+ * per-host limit is not applied there (the real client is known only
+ * after the child has read the header); the total limit still is.
+ */
 static void
-accept_one(const struct config *cfg, const int *fds, size_t nfds, size_t i,
+accept_one(const struct config *cfg, const struct listener *ls, size_t nls, size_t i,
            struct children *ch)
 {
 	struct sockaddr_storage peer;
 	socklen_t pl = sizeof(peer);
-	int conn = accept(fds[i], (struct sockaddr *)&peer, &pl);
+	memset(&peer, 0, sizeof(peer));
+	int conn = accept(ls[i].fd, (struct sockaddr *)&peer, &pl);
 	if (conn < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
 		    && errno != ECONNABORTED)
@@ -213,19 +257,21 @@ accept_one(const struct config *cfg, const int *fds, size_t nfds, size_t i,
 	}
 	char host[INET6_ADDRSTRLEN];
 	format_host((struct sockaddr *)&peer, host, sizeof(host));
-	if (!admit(cfg, ch, host, cfg->listen[i].proto, conn)) {
+	if (!admit(cfg, ch, host, &ls[i], conn)) {
 		close(conn);
 		return;
 	}
 	pid_t pid = fork();
 	if (pid == 0)
-		run_child(cfg, fds, nfds, conn, cfg->listen[i].proto,
-		          (struct sockaddr *)&peer);
+		run_child(cfg, ls, nls, conn, &ls[i], &peer);
 	if (pid < 0) {
 		log_errno("fork");
 	} else {
 		ch->c[ch->n].pid = pid;
-		snprintf(ch->c[ch->n].host, sizeof(ch->c[ch->n].host), "%s", host);
+		/* A proxied session's address is the balancer's: it does not
+		 * count against that host on the plain listeners either. */
+		snprintf(ch->c[ch->n].host, sizeof(ch->c[ch->n].host), "%s",
+		         ls[i].proxy ? "" : host);
 		ch->n++;
 	}
 	close(conn);
@@ -262,18 +308,49 @@ stop_children(struct children *ch)
 	free(ch->c);
 }
 
+/* The sockets systemd passed, or else the config's listen lines. */
+static int
+open_listeners(const struct config *cfg, struct listener *ls, size_t *n_r)
+{
+	int act = socketact_listeners(ls, MAX_LISTENERS);
+	if (act < 0)
+		return -1;
+	if (act > 0) {
+		log_info("socket activation: %d socket%s from systemd; listen lines not used",
+		         act, act == 1 ? "" : "s");
+		*n_r = (size_t)act;
+		return 0;
+	}
+	if (cfg->nlisten == 0) {
+		log_warn("%s: no 'listen' lines: nothing to serve", cfg->path);
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		ls[i].fd = open_listener(&cfg->listen[i]);
+		ls[i].proto = cfg->listen[i].proto;
+		ls[i].proxy = cfg->listen[i].proxy;
+		if (ls[i].fd < 0) {
+			while (i-- > 0)
+				close(ls[i].fd);
+			return -1;
+		}
+	}
+	*n_r = cfg->nlisten;
+	return 0;
+}
+
 int
 server_run(const struct config *cfg)
 {
-	int fds[MAX_LISTENERS];
+	struct listener ls[MAX_LISTENERS];
 	struct pollfd pfd[MAX_LISTENERS + 1];
-	size_t n = cfg->nlisten;
+	size_t n = 0;
 	struct children children = { NULL, 0, 0 };
 
-	if (n == 0) {
-		log_warn("%s: no 'listen' lines: nothing to serve", cfg->path);
+	if (open_listeners(cfg, ls, &n) != 0)
 		return 1;
-	}
+	for (size_t i = 0; i < n; i++)
+		log_listening(&ls[i]);
 	if (pipe(sig_pipe) != 0) {
 		log_errno("pipe");
 		return 1;
@@ -281,14 +358,6 @@ server_run(const struct config *cfg)
 	for (int k = 0; k < 2; k++) {
 		fcntl(sig_pipe[k], F_SETFL, O_NONBLOCK);
 		fcntl(sig_pipe[k], F_SETFD, FD_CLOEXEC);
-	}
-	for (size_t i = 0; i < n; i++) {
-		fds[i] = open_listener(&cfg->listen[i]);
-		if (fds[i] < 0) {
-			while (i-- > 0)
-				close(fds[i]);
-			return 1;
-		}
 	}
 	set_handler(SIGTERM, on_parent_signal);
 	set_handler(SIGINT, on_parent_signal);
@@ -298,7 +367,7 @@ server_run(const struct config *cfg)
 
 	while (!stop_flag) {
 		for (size_t i = 0; i < n; i++)
-			pfd[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+			pfd[i] = (struct pollfd){ .fd = ls[i].fd, .events = POLLIN };
 		pfd[n] = (struct pollfd){ .fd = sig_pipe[0], .events = POLLIN };
 		int r = poll(pfd, n + 1, -1);
 		if (r < 0 && errno != EINTR) {
@@ -315,10 +384,10 @@ server_run(const struct config *cfg)
 			break;
 		for (size_t i = 0; r > 0 && i < n; i++)
 			if (pfd[i].revents & POLLIN)
-				accept_one(cfg, fds, n, i, &children);
+				accept_one(cfg, ls, n, i, &children);
 	}
 	for (size_t i = 0; i < n; i++)
-		close(fds[i]);
+		close(ls[i].fd);
 	stop_children(&children);
 	log_info("stopped");
 	return 0;

@@ -12,10 +12,14 @@
 #                            measure postoffice against (tests/bench)
 #   man-db                   man -l, to check the manual pages render
 #   clang, libclang-rt-14-dev  libFuzzer for make fuzz-run
+#   systemd                  systemd-socket-activate, for the socket
+#                            activation tests (tests/e2e/test_ops_socketact.py)
+#   haproxy                  a real PROXY protocol v1/v2 sender in front of
+#                            postoffice (tests/e2e/test_ops_proxy.py)
 # Exits non-zero if anything cannot be installed.
 set -eu
 
-PACKAGES="gcc make libc6-dev libcrypt-dev libcmocka-dev python3 curl fetchmail mpop openssl dovecot-pop3d man-db clang libclang-rt-14-dev"
+PACKAGES="gcc make libc6-dev libcrypt-dev libcmocka-dev python3 curl fetchmail mpop openssl dovecot-pop3d man-db clang libclang-rt-14-dev systemd haproxy"
 
 missing=""
 for p in $PACKAGES; do
