@@ -213,36 +213,20 @@ class RealHAProxy(ProxyServer):
         self.v1, self.v2p, self.v6 = free_port(), free_port(), free_port()
         self.pop2 = free_port()
         conf = os.path.join(self.dir, "haproxy.cfg")
+        text = ("global\n    maxconn 100\ndefaults\n    mode tcp\n"
+                "    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n")
+        # name: (frontend address, postoffice port, what HAProxy sends)
+        for name, (bind, port, send) in {
+                "v1": ("127.0.0.1:%d" % self.v1, self.ports["pop3"], "send-proxy"),
+                "v2": ("127.0.0.1:%d" % self.v2p, self.ports["pop3"], "send-proxy-v2"),
+                "v6": ("[::1]:%d" % self.v6, self.ports["pop3"], "send-proxy"),
+                "pop2": ("127.0.0.1:%d" % self.pop2, self.ports["pop2"], "send-proxy-v2"),
+        }.items():
+            text += ("frontend %s\n    bind %s\n    default_backend %s\n"
+                     "backend %s\n    server po 127.0.0.1:%d %s\n"
+                     % (name, bind, name, name, port, send))
         with open(conf, "w") as f:
-            f.write("""global
-    maxconn 100
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-frontend v1
-    bind 127.0.0.1:%(v1)d
-    default_backend v1
-backend v1
-    server po 127.0.0.1:%(pop3)d send-proxy
-frontend v2
-    bind 127.0.0.1:%(v2)d
-    default_backend v2
-backend v2
-    server po 127.0.0.1:%(pop3)d send-proxy-v2
-frontend v6
-    bind [::1]:%(v6)d
-    default_backend v6
-backend v6
-    server po 127.0.0.1:%(pop3)d send-proxy
-frontend pop2
-    bind 127.0.0.1:%(pop2)d
-    default_backend pop2
-backend pop2
-    server po 127.0.0.1:%(pop2b)d send-proxy-v2
-""" % {"v1": self.v1, "v2": self.v2p, "v6": self.v6, "pop2": self.pop2,
-       "pop3": self.ports["pop3"], "pop2b": self.ports["pop2"]})
+            f.write(text)
         self.haproxy = subprocess.Popen(["haproxy", "-db", "-f", conf],
                                         stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE)
