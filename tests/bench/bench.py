@@ -599,6 +599,9 @@ def main():
                 run_round(s, prof, results, args.only)
                 log("bench: round %d/%d %s: %.1f s" % (r + 1, rounds, s.name,
                                                        time.time() - t0))
+                for key, per in results.items():
+                    if isinstance(per, dict) and len(per.get(s.name, ())) > r:
+                        log("  %-44s %.4g" % (key, per[s.name][r]))
             if not args.only or "retr" in args.only:
                 nbig, octets = prof["big"]
                 total = results.get("octets") or nbig * octets

@@ -732,6 +732,13 @@ storm_init(struct storm *st, size_t nslots, const char *prefix,
 	st->pass = pass;
 }
 
+static void
+storm_free(struct storm *st)
+{
+	free(st->slots);
+	free(st->pfd);
+}
+
 static int
 cmd_storm(unsigned port, unsigned long conc, unsigned long sessions,
     const char *prefix, unsigned long nusers, const char *pass)
@@ -748,6 +755,7 @@ cmd_storm(unsigned port, unsigned long conc, unsigned long sessions,
 	t = now() - t0;
 	printf("storm conc=%lu sessions=%lu errors=%lu seconds=%.6f rate=%.1f\n",
 	    conc, st.done, st.errors, t, st.done / t);
+	storm_free(&st);
 	return 0;
 }
 
@@ -778,6 +786,7 @@ cmd_idle(unsigned port, unsigned long n, const char *prefix, const char *pass)
 			close(s->fd);
 		}
 	}
+	storm_free(&st);
 	return 0;
 }
 
