@@ -80,7 +80,7 @@ class Install(unittest.TestCase):
                         break
                     log += chunk
             self.assertIn(b"postoffice ready", log)
-            self.assertEqual(len(re.findall(rb"listening pop3", log)), 2, log)
+            self.assertEqual(len(re.findall(rb"listening pop3", log)), 3, log)
         finally:
             proc.terminate()
             self.assertEqual(proc.wait(timeout=10), 0)
