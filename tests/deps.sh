@@ -11,6 +11,7 @@
 #   dovecot-pop3d            the server make bench and make bench-smoke
 #                            measure postoffice against (tests/bench)
 #   man-db                   man -l, to check the manual pages render
+#   procmail                 a real delivery agent sharing the mbox locks
 #   clang, libclang-rt-14-dev  libFuzzer for make fuzz-run
 #   systemd                  systemd-socket-activate, for the socket
 #                            activation tests (tests/e2e/test_ops_socketact.py)
@@ -19,7 +20,7 @@
 # Exits non-zero if anything cannot be installed.
 set -eu
 
-PACKAGES="gcc make libc6-dev libcrypt-dev libcmocka-dev python3 curl fetchmail mpop openssl dovecot-pop3d man-db clang libclang-rt-14-dev systemd haproxy"
+PACKAGES="gcc make libc6-dev libcrypt-dev libcmocka-dev python3 curl fetchmail mpop openssl dovecot-pop3d man-db clang libclang-rt-14-dev systemd haproxy procmail"
 
 missing=""
 for p in $PACKAGES; do
