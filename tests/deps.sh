@@ -17,10 +17,12 @@
 #                            activation tests (tests/e2e/test_ops_socketact.py)
 #   haproxy                  a real PROXY protocol v1/v2 sender in front of
 #                            postoffice (tests/e2e/test_ops_proxy.py)
+#   stunnel4                 a real TLS terminator for POP3S on port 995
+#                            (tests/e2e/test_ops_stunnel.py)
 # Exits non-zero if anything cannot be installed.
 set -eu
 
-PACKAGES="gcc make libc6-dev libcrypt-dev libcmocka-dev python3 curl fetchmail mpop openssl dovecot-pop3d man-db clang libclang-rt-14-dev systemd haproxy procmail"
+PACKAGES="gcc make libc6-dev libcrypt-dev libcmocka-dev python3 curl fetchmail mpop openssl dovecot-pop3d man-db clang libclang-rt-14-dev systemd haproxy procmail stunnel4"
 
 missing=""
 for p in $PACKAGES; do
