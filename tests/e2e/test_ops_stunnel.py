@@ -24,11 +24,11 @@ import time
 import unittest
 
 from harness import Server, mbox_from, wire_form
+from test_ops_proxy import PROXY_LISTENERS, free_port, proxy_ports
 
 # A message whose wire form needs CRLFs added and a line dot-stuffed.
 MSG = (b"From: Alice <alice@example.org>\nSubject: over TLS\n\n"
        b"first line\n.a line that starts with a dot\nlast line\n")
-PROXY_LISTENER = "listen pop3 127.0.0.1:0 proxy\n"
 
 
 def need(tool):
@@ -37,14 +37,6 @@ def need(tool):
         if path:
             return path
     raise AssertionError("%s is not installed: run tests/deps.sh" % tool)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def openssl(*args, cwd):
@@ -92,10 +84,10 @@ class Stunnel(unittest.TestCase):
         shutil.rmtree(cls.pki, ignore_errors=True)
 
     def setUp(self):
-        self.srv = Server(mbox={"alice": mbox_from([MSG])}, extra_config=PROXY_LISTENER)
+        self.srv = Server(mbox={"alice": mbox_from([MSG])}, extra_config=PROXY_LISTENERS)
         self.srv.start()
         self.addCleanup(self.srv.cleanup)
-        self.proxy_port = self.proxy_listener_port()
+        self.proxy_port = proxy_ports(self.srv)["pop3"]
         self.dir = tempfile.mkdtemp(prefix="po-stunnel-")
         self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
         self.port, self.pport = free_port(), free_port()
@@ -128,15 +120,6 @@ class Stunnel(unittest.TestCase):
 
     def cert(self, name):
         return os.path.join(self.pki, name)
-
-    def proxy_listener_port(self):
-        deadline = time.time() + 5
-        while time.time() < deadline:
-            m = re.search(rb"listening pop3 127\.0\.0\.1:(\d+) proxy\n", self.srv.read_log())
-            if m:
-                return int(m.group(1))
-            time.sleep(0.02)
-        self.fail("no proxy listener in %r" % self.srv.log)
 
     def wait_listening(self, port):
         deadline = time.time() + 10
