@@ -21,6 +21,7 @@ config_defaults(struct config *c)
 		snprintf(c->hostname, sizeof(c->hostname), "localhost");
 	c->timeout_login = DEFAULT_TIMEOUT_LOGIN;
 	c->timeout_idle = DEFAULT_TIMEOUT_IDLE;
+	c->timeout_write = WRITE_TIMEOUT;
 	c->auth_fail_delay_ms = DEFAULT_AUTH_FAIL_DELAY_MS;
 	c->max_sessions = DEFAULT_MAX_SESSIONS;
 	c->max_per_host = DEFAULT_MAX_PER_HOST;
@@ -241,6 +242,8 @@ apply(struct config *c, const char *key, const char *v, const char **why)
 	if (!strcmp(key, "timeout_idle"))
 		/* RFC 1939 §3: an autologout timer is at least 10 minutes. */
 		return set_seconds(&c->timeout_idle, v, 600, why);
+	if (!strcmp(key, "timeout_write"))
+		return set_seconds(&c->timeout_write, v, 1, why);
 	if (!strcmp(key, "auth_fail_delay")) {
 		long ms;
 		if (!parse_uint(v, 60000, &ms)) {

@@ -40,6 +40,7 @@ struct config {
 	char hostname[256];           /* for greetings; default: gethostname() */
 	int timeout_login;            /* seconds idle before login */
 	int timeout_idle;             /* seconds idle after login */
+	int timeout_write;            /* seconds a client may stall our output */
 	int auth_fail_delay_ms;
 	int max_sessions;             /* sessions at once, in total */
 	int max_per_host;             /* sessions at once from one address */

@@ -25,7 +25,8 @@
 #define DEFAULT_TIMEOUT_IDLE  600
 
 /* A client that stops reading while we write gets this long before the
- * session is dropped; it is separate from the idle timer (PROTOCOLS 3.6). */
+ * session is dropped; it is separate from the idle timer (PROTOCOLS 3.6).
+ * The default of the config key timeout_write. */
 #define WRITE_TIMEOUT 600
 
 /* Delay after every failed login, the same for unknown users and wrong

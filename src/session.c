@@ -39,6 +39,7 @@ session_run(const struct config *cfg, enum proto_kind proto, int rfd, int wfd,
 
 	netio_init(&io, rfd, wfd);
 	io.idle_timeout = cfg->timeout_login;
+	io.write_timeout = cfg->timeout_write;
 	io.trace = trace_open(cfg->trace, cfg->trace_bodies,
 	                      proto == PROTO_POP3 ? "pop3" : "port109", peer,
 	                      rfd, wfd);

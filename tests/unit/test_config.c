@@ -119,6 +119,7 @@ test_full_file(void **state)
 		"hostname mail.example.org\n"
 		"timeout_login 30\n"
 		"timeout_idle 900\n"
+		"timeout_write 5\n"
 		"auth_fail_delay 0\n"
 		"reuse_xuidl yes\n";
 
@@ -140,6 +141,7 @@ test_full_file(void **state)
 	assert_string_equal(c->hostname, "mail.example.org");
 	assert_int_equal(c->timeout_login, 30);
 	assert_int_equal(c->timeout_idle, 900);
+	assert_int_equal(c->timeout_write, 5);
 	assert_int_equal(c->auth_fail_delay_ms, 0);
 	assert_true(c->reuse_xuidl);
 }
@@ -156,6 +158,7 @@ test_defaults(void **state)
 	assert_true(fx->cfg.hostname[0] != '\0');
 	assert_int_equal(fx->cfg.timeout_login, DEFAULT_TIMEOUT_LOGIN);
 	assert_int_equal(fx->cfg.timeout_idle, DEFAULT_TIMEOUT_IDLE);
+	assert_int_equal(fx->cfg.timeout_write, WRITE_TIMEOUT);
 	assert_int_equal(fx->cfg.auth_fail_delay_ms, DEFAULT_AUTH_FAIL_DELAY_MS);
 	assert_false(fx->cfg.reuse_xuidl);
 	assert_true(DEFAULT_TIMEOUT_IDLE >= 600); /* RFC 1939 §3 */
@@ -297,6 +300,7 @@ test_timeouts(void **state)
 	assert_true(load(fx, REQUIRED "timeout_idle 600\n"));
 	assert_int_equal(fx->cfg.timeout_idle, 600);
 	/* The pre-login timer may be shorter, but not zero. */
+	assert_refused_at(fx, REQUIRED "timeout_write 0\n", 3, "timeout_write");
 	assert_true(load(fx, REQUIRED "timeout_login 1\n"));
 	assert_int_equal(fx->cfg.timeout_login, 1);
 	assert_refused_at(fx, REQUIRED "timeout_login 0\n", 3, "timeout_login");
