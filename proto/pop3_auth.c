@@ -17,12 +17,22 @@
 
 #include "auth.h"
 #include "log.h"
+#include "utf8.h"
 
 static bool
 valid_user(const char *name)
 {
 	size_t n = strlen(name);
 	return n > 0 && n <= USER_MAX;
+}
+
+/* RFC 6856 §2.2 (UTF8 USER): names and passwords may be UTF-8, with or
+ * without the UTF8 command; they must be well-formed and pass our partial
+ * SASLprep (utf8.h), which may shorten S in place. */
+static bool
+prep(char *s)
+{
+	return utf8_saslprep(s, s, strlen(s) + 1);
 }
 
 bool
@@ -135,12 +145,17 @@ pop3_cmd_pass(void *sess, int argc, char **argv)
 		pop3_err(p, "Send USER first");
 		return POP3_CONTINUE;
 	}
-	enum auth_result r = auth_check_password(p->env->cfg->passwd, p->user,
-	                                         argv[1]);
-	auth_wipe(argv[1], strlen(argv[1]));
+	char user[USER_MAX + 1];
+	size_t plen = strlen(argv[1]);
+	snprintf(user, sizeof(user), "%s", p->user);
+	bool ok = prep(user) && valid_user(user) && prep(argv[1]);
+	enum auth_result r = ok ? auth_check_password(p->env->cfg->passwd, user,
+	                                              argv[1])
+	                        : AUTH_FAIL;
+	auth_wipe(argv[1], plen);
 	if (r != AUTH_OK)
-		return pop3_auth_failed(p, r, p->user);
-	return pop3_auth_login(p, p->user);
+		return pop3_auth_failed(p, r, ok ? user : "(refused by SASLprep)");
+	return pop3_auth_login(p, user);
 }
 
 /* RFC 1939 §7 APOP name digest. */
@@ -150,10 +165,12 @@ pop3_cmd_apop(void *sess, int argc, char **argv)
 	struct pop3 *p = sess;
 	(void)argc;
 	p->have_user = false;
-	if (!valid_user(argv[1]))
+	if (!prep(argv[1]) || !valid_user(argv[1]))
 		return pop3_auth_failed(p, AUTH_FAIL, "(invalid)");
-	enum auth_result r = auth_check_apop(p->env->cfg->passwd, argv[1],
-	                                     p->timestamp, argv[2]);
+	/* RFC 6856 §2.2: the digest is over the SASLprep'd secret. */
+	enum auth_result r = auth_check_apop_mapped(p->env->cfg->passwd, argv[1],
+	                                            p->timestamp, argv[2],
+	                                            utf8_saslprep);
 	if (r != AUTH_OK)
 		return pop3_auth_failed(p, r, argv[1]);
 	return pop3_auth_login(p, argv[1]);
@@ -190,7 +207,7 @@ pop3_cmd_capa(void *sess, int argc, char **argv)
 	           "AUTH-RESP-CODE\r\n"
 	           "PIPELINING\r\n"
 	           "EXPIRE NEVER\r\n"
-	           "UTF8\r\n"
+	           "UTF8 USER\r\n"
 	           "IMPLEMENTATION postoffice\r\n"
 	           ".\r\n");
 	return POP3_CONTINUE;

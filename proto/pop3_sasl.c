@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "base64.h"
 #include "log.h"
+#include "utf8.h"
 
 /*
  * RFC 5034 §4: continuation lines have no length limit, but must hold
@@ -126,6 +127,14 @@ plausible_user(const char *user, size_t len)
 	return len > 0 && len <= USER_MAX && strlen(user) == len;
 }
 
+/* RFC 4616 §2 and RFC 6856 §2.2: UTF-8 names and passwords, SASLprep'd
+ * in place (utf8.h); false if malformed or prohibited. */
+static bool
+prep(char *s)
+{
+	return utf8_saslprep(s, s, strlen(s) + 1);
+}
+
 /* RFC 4616: [authzid] NUL authcid NUL passwd.  We act for nobody else, so
  * an authzid must be empty or the authcid itself. */
 static int
@@ -144,7 +153,8 @@ mech_plain(struct sasl *s, const char *initial)
 	    || strlen(authz) > SASL_FIELD_MAX || strlen(pass) > SASL_FIELD_MAX) {
 		pop3_err(s->p, "Malformed PLAIN response; authentication aborted");
 		ret = POP3_CONTINUE;
-	} else if (!plausible_user(authc, strlen(authc))
+	} else if (!prep(authz) || !prep(authc) || !prep(pass)
+	           || !plausible_user(authc, strlen(authc))
 	           || (authz[0] && strcmp(authz, authc) != 0)) {
 		ret = pop3_auth_failed(s->p, AUTH_FAIL, "(invalid)");
 	} else {
@@ -165,7 +175,8 @@ mech_login(struct sasl *s, const char *initial)
 	                            : exchange(s, "Username:");
 	if (st != SASL_GOT)
 		return st == SASL_CLOSE ? POP3_CLOSE : POP3_CONTINUE;
-	bool user_ok = plausible_user((char *)s->buf, s->len);
+	bool user_ok = plausible_user((char *)s->buf, s->len)
+	               && prep((char *)s->buf);
 	snprintf(user, sizeof(user), "%s", user_ok ? (char *)s->buf : "");
 	st = exchange(s, "Password:");
 	if (st != SASL_GOT)
@@ -174,7 +185,7 @@ mech_login(struct sasl *s, const char *initial)
 	if (strlen((char *)s->buf) != s->len || s->len > SASL_FIELD_MAX) {
 		pop3_err(s->p, "Malformed LOGIN response; authentication aborted");
 		ret = POP3_CONTINUE;
-	} else if (!user_ok) {
+	} else if (!user_ok || !prep((char *)s->buf)) {
 		ret = pop3_auth_failed(s->p, AUTH_FAIL, "(invalid)");
 	} else {
 		ret = finish(s->p, auth_check_password(s->p->env->cfg->passwd,

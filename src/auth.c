@@ -337,10 +337,11 @@ cram_md5_digest(const char *secret, const char *challenge, char hex[33])
 static enum auth_result
 check_shared_secret(const char *passwd_path, const char *user,
                     const char *text, const char *digest_hex,
-                    void (*digest)(const char *, const char *, char[33]))
+                    void (*digest)(const char *, const char *, char[33]),
+                    auth_secret_map map)
 {
 	struct entry e;
-	char mine[33], theirs[65];
+	char mine[33], theirs[65], mapped[PASSWD_LINE_MAX + 1];
 	enum auth_result r = passwd_lookup(passwd_path, user, &e);
 	bool usable, ok;
 	size_t i;
@@ -349,8 +350,11 @@ check_shared_secret(const char *passwd_path, const char *user,
 		return r;
 	usable = r == AUTH_OK && e.scheme == SCHEME_PLAIN &&
 	         e.secret[0] != '\0';
-	digest(usable ? e.secret : dummy_secret, text != NULL ? text : "",
-	       mine);
+	const char *secret = usable ? e.secret : dummy_secret;
+	if (usable && map != NULL && map(e.secret, mapped, sizeof mapped))
+		secret = mapped;
+	digest(secret, text != NULL ? text : "", mine);
+	auth_wipe(mapped, sizeof mapped);
 	for (i = 0; digest_hex != NULL && digest_hex[i] != '\0' &&
 	            i < sizeof theirs - 1; i++)
 		theirs[i] = digest_hex[i] >= 'A' && digest_hex[i] <= 'Z'
@@ -369,7 +373,16 @@ auth_check_apop(const char *passwd_path, const char *user,
                 const char *timestamp, const char *digest_hex)
 {
 	return check_shared_secret(passwd_path, user, timestamp, digest_hex,
-	                           apop_digest);
+	                           apop_digest, NULL);
+}
+
+enum auth_result
+auth_check_apop_mapped(const char *passwd_path, const char *user,
+                       const char *timestamp, const char *digest_hex,
+                       auth_secret_map map)
+{
+	return check_shared_secret(passwd_path, user, timestamp, digest_hex,
+	                           apop_digest, map);
 }
 
 enum auth_result
@@ -377,7 +390,7 @@ auth_check_cram_md5(const char *passwd_path, const char *user,
                     const char *challenge, const char *digest_hex)
 {
 	return check_shared_secret(passwd_path, user, challenge, digest_hex,
-	                           cram_md5_digest);
+	                           cram_md5_digest, NULL);
 }
 
 enum auth_result

@@ -34,6 +34,18 @@ enum auth_result auth_check_apop(const char *passwd_path, const char *user,
                                  const char *timestamp,
                                  const char *digest_hex);
 
+/* Maps a {PLAIN} secret into OUT (OUTSZ octets, at least strlen + 1);
+ * false when it cannot. */
+typedef bool (*auth_secret_map)(const char *secret, char *out, size_t outsz);
+
+/* APOP over MAP's form of the secret (RFC 6856 §2.2: SASLprep before the
+ * digest); a secret MAP cannot map is used as stored. */
+enum auth_result auth_check_apop_mapped(const char *passwd_path,
+                                        const char *user,
+                                        const char *timestamp,
+                                        const char *digest_hex,
+                                        auth_secret_map map);
+
 /* CRAM-MD5 (RFC 2195): the client's hex HMAC-MD5 of CHALLENGE. */
 enum auth_result auth_check_cram_md5(const char *passwd_path,
                                      const char *user, const char *challenge,

@@ -1,8 +1,16 @@
-"""RFC 6856 over a raw socket: UTF8 in CAPA in both states, the UTF8
-command (AUTHORIZATION only, once), 8-bit messages sent as stored by
-default in either mode, and utf8_strict: -ERR [UTF8] for a message with
-a non-ASCII header outside UTF-8 mode, the message itself inside it.
+"""RFC 6856 over a raw socket and Python poplib: UTF8 USER in CAPA in
+both states, the UTF8 command (AUTHORIZATION only, once), 8-bit messages
+sent as stored by default in either mode, and utf8_strict: -ERR [UTF8]
+for a message with a non-ASCII header outside UTF-8 mode, the message
+itself inside it.  §2.2 (UTF8 USER): UTF-8 names and passwords in
+USER/PASS (with or without UTF8), AUTH PLAIN and APOP, SASLprep's
+mappings applied, malformed UTF-8 and prohibited characters refused
+exactly like a wrong password.
 """
+import base64
+import hashlib
+import poplib
+import re
 import unittest
 
 from fixtures import PASSWORD, USER, Server, mbox_from, raw_login, wire_form
@@ -43,7 +51,7 @@ class Utf8(unittest.TestCase):
             c.line()
             for _ in range(2):
                 self.assertTrue(c.cmd("CAPA").startswith("+OK"))
-                self.assertIn(b"UTF8", c.multiline().split(b"\r\n"))
+                self.assertIn(b"UTF8 USER", c.multiline().split(b"\r\n"))
                 c.cmd("USER " + USER)
                 c.cmd("PASS " + PASSWORD)
 
@@ -81,6 +89,105 @@ class Utf8(unittest.TestCase):
             c.cmd("QUIT")
             c = login(s, True)
             self.assertEqual(retr(c, 1)[1], wire_form(INTL))
+
+
+JU, JPW = "jürgen", "pässwörd"
+FAILED = "-ERR [AUTH] Authentication failed"
+
+
+def intl_server(**kw):
+    kw.setdefault("users", {USER: PASSWORD, JU: JPW, "zoë": "geh\u00adeim"})
+    kw.setdefault("mbox", {JU: mbox_from([ASCII]), "zoë": mbox_from([ASCII])})
+    return Server(**kw)
+
+
+def user_pass(s, user, password):
+    """Raw USER and PASS (bytes allowed); the PASS reply."""
+    c = s.connect()
+    c.line()
+    enc = lambda x: x if isinstance(x, bytes) else x.encode()
+    c.send(b"USER " + enc(user) + b"\r\n")
+    assert c.line().startswith("+OK")
+    c.send(b"PASS " + enc(password) + b"\r\n")
+    return c.line()
+
+
+class Utf8User(unittest.TestCase):
+    def test_poplib_utf8_then_user_pass(self):
+        with intl_server() as s:
+            p = poplib.POP3("127.0.0.1", s.pop3_port, timeout=30)
+            self.assertEqual(p.capa()["UTF8"], ["USER"])
+            self.assertTrue(p.utf8().startswith(b"+OK"))
+            p.user(JU)
+            self.assertTrue(p.pass_(JPW).startswith(b"+OK"))
+            self.assertEqual(p.stat(), (1, len(wire_form(ASCII))))
+            p.quit()
+            self.assertIn("login jürgen".encode(), s.read_log())
+
+    def test_without_the_utf8_command_too(self):
+        # §2.2: a client MAY send UTF-8 credentials before UTF8.
+        with intl_server() as s:
+            self.assertTrue(user_pass(s, JU, JPW).startswith("+OK"))
+
+    def test_auth_plain(self):
+        with intl_server() as s:
+            c = s.connect()
+            c.line()
+            for authz in ("", JU):
+                blob = ("%s\0%s\0%s" % (authz, JU, JPW)).encode()
+                r = c.cmd("AUTH PLAIN " + base64.b64encode(blob).decode())
+                self.assertTrue(r.startswith("+OK"), r)
+                c.cmd("QUIT")
+                c = s.connect()
+                c.line()
+            blob = ("\0%s\0%s" % (JU, "p\u00e4sswort")).encode()
+            self.assertEqual(c.cmd("AUTH PLAIN " + base64.b64encode(blob).decode()),
+                             FAILED)
+            blob = b"\0j\xfcrgen\0" + JPW.encode()
+            self.assertEqual(c.cmd("AUTH PLAIN " + base64.b64encode(blob).decode()),
+                             FAILED)
+
+    def test_malformed_refused_like_a_wrong_password(self):
+        with intl_server() as s:
+            wrong = user_pass(s, JU, "wrong")
+            self.assertEqual(wrong, FAILED)
+            for user, password in ((b"j\xfcrgen", JPW),          # Latin-1
+                                   (b"j\xc3rgen", JPW),          # cut
+                                   (b"j\xc0\xbcrgen", JPW),      # overlong
+                                   (b"j\xed\xa0\x80rgen", JPW),  # surrogate
+                                   (b"j\xf4\x90\x80\x80", JPW),  # > U+10FFFF
+                                   (JU, b"p\xe4ssw\xf6rd"),      # Latin-1
+                                   (JU, JPW + "\u200e")):       # C.8, prohibited
+                self.assertEqual(user_pass(s, user, password), wrong,
+                                 (user, password))
+
+    def test_saslprep_mappings(self):
+        # RFC 4013 §2.1: SOFT HYPHEN (B.1) is removed, in the name and the
+        # password; a NO-BREAK SPACE (C.1.2) becomes a SPACE.
+        with intl_server(users={JU: JPW, "a b": "x y"},
+                         mbox={JU: mbox_from([ASCII]), "a b": mbox_from([ASCII])}) as s:
+            self.assertTrue(user_pass(s, "jür\u00adgen", "pä\u00adsswörd")
+                            .startswith("+OK"))
+            c = s.connect()
+            c.line()
+            blob = "\0a\u00a0b\0x\u00a0y".encode()
+            r = c.cmd("AUTH PLAIN " + base64.b64encode(blob).decode())
+            self.assertTrue(r.startswith("+OK"), r)
+
+    def test_apop_digest_over_the_prepped_secret(self):
+        # zoë's stored secret holds a SOFT HYPHEN: §2.2 says the digest is
+        # over SASLprep(secret), "geheim"; over the raw octets it fails.
+        with intl_server() as s:
+            for secret, want in (("geheim", "+OK"), ("geh\u00adeim", FAILED)):
+                c = s.connect()
+                ts = re.search(r"<[^>]*>", c.line()).group(0)
+                digest = hashlib.md5((ts + secret).encode()).hexdigest()
+                r = c.cmd("APOP zoë " + digest)
+                self.assertTrue(r.startswith(want), (secret, r))
+            c = s.connect()
+            ts = re.search(r"<[^>]*>", c.line()).group(0)
+            digest = hashlib.md5((ts + JPW).encode()).hexdigest()
+            self.assertTrue(c.cmd("APOP " + JU + " " + digest).startswith("+OK"))
 
 
 if __name__ == "__main__":

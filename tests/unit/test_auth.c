@@ -345,6 +345,50 @@ test_apop(void **state)
 	                 AUTH_FAIL);
 }
 
+/* RFC 6856 §2.2: the digest is over the mapped secret ("tanstaaf" upper-
+ * cased here); a secret the map refuses is used as stored. */
+static bool
+map_upper(const char *in, char *out, size_t outsz)
+{
+	size_t i;
+
+	for (i = 0; in[i] != '\0' && i + 1 < outsz; i++)
+		out[i] = in[i] >= 'a' && in[i] <= 'z' ? (char)(in[i] - 32) : in[i];
+	out[i] = '\0';
+	return true;
+}
+
+static bool
+map_refuse(const char *in, char *out, size_t outsz)
+{
+	(void)in;
+	(void)out;
+	(void)outsz;
+	return false;
+}
+
+static void
+test_apop_mapped(void **state)
+{
+	char hex[33];
+
+	md5_hex(APOP_TS "TANSTAAF", strlen(APOP_TS "TANSTAAF"), hex);
+	assert_int_equal(auth_check_apop_mapped(PATH(state), "mrose", APOP_TS,
+	                                        hex, map_upper),
+	                 AUTH_OK);
+	assert_int_equal(auth_check_apop_mapped(PATH(state), "mrose", APOP_TS,
+	                                        APOP_MD5, map_upper),
+	                 AUTH_FAIL);
+	assert_int_equal(auth_check_apop_mapped(PATH(state), "mrose", APOP_TS,
+	                                        APOP_MD5, map_refuse),
+	                 AUTH_OK);
+	/* Users without a {PLAIN} secret are not helped by a map. */
+	md5_hex(APOP_TS, strlen(APOP_TS), hex);
+	assert_int_equal(auth_check_apop_mapped(PATH(state), "empty", APOP_TS,
+	                                        hex, map_upper),
+	                 AUTH_FAIL);
+}
+
 /* Only a {PLAIN} secret can be used; knowing the stored hash of a CRYPT
  * user, or guessing the empty secret, gets nobody in. */
 static void
@@ -485,6 +529,7 @@ main(void)
 		FX(test_long_line),
 		FX(test_nul_in_line),
 		FX(test_apop),
+		FX(test_apop_mapped),
 		FX(test_apop_needs_plain),
 		FX(test_cram_md5),
 		FX(test_user_exists),
