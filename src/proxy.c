@@ -119,7 +119,11 @@ proxy_parse_v2(const unsigned char *hdr, size_t len, struct sockaddr_storage *sr
 {
 	size_t rest;
 	memset(src_r, 0, sizeof(*src_r));
-	if (len < PROXY_V2_FIXED || !proxy_v2_fixed(hdr, &rest, why_r))
+	if (len < PROXY_V2_FIXED) {
+		*why_r = "v2 header shorter than its fixed part";
+		return false;
+	}
+	if (!proxy_v2_fixed(hdr, &rest, why_r))
 		return false;
 	if (len != PROXY_V2_FIXED + rest) {
 		*why_r = "v2 length does not match";
