@@ -94,6 +94,80 @@ config_parse_addr(const char *text, struct listen_addr *a)
 	return true;
 }
 
+bool
+config_parse_prefix(const char *text, struct net_prefix *n)
+{
+	char host[64];
+	const char *slash = strchr(text, '/');
+	long bits;
+
+	memset(n, 0, sizeof(*n));
+	if (!slash || (size_t)(slash - text) >= sizeof(host))
+		return false;
+	memcpy(host, text, (size_t)(slash - text));
+	host[slash - text] = '\0';
+	if (inet_pton(AF_INET, host, n->addr) == 1)
+		n->family = AF_INET;
+	else if (inet_pton(AF_INET6, host, n->addr) == 1)
+		n->family = AF_INET6;
+	else
+		return false;
+	if (!parse_uint(slash + 1, n->family == AF_INET ? 32 : 128, &bits))
+		return false;
+	n->bits = (unsigned)bits;
+	return true;
+}
+
+bool
+config_prefix_contains(const struct net_prefix *n, int family,
+                       const unsigned char *addr)
+{
+	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+	if (family == AF_INET6 && n->family == AF_INET
+	    && memcmp(addr, mapped, sizeof(mapped)) == 0) {
+		family = AF_INET;
+		addr += sizeof(mapped);
+	}
+	if (family != n->family)
+		return false;
+	unsigned whole = n->bits / 8, rest = n->bits % 8;
+	if (memcmp(addr, n->addr, whole) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	unsigned char mask = (unsigned char)(0xff << (8 - rest));
+	return (addr[whole] & mask) == (n->addr[whole] & mask);
+}
+
+/* "rpop_trusted BLOCK [BLOCK...]"; repeatable. */
+static bool
+set_rpop_trusted(struct config *c, const char *v, const char **why)
+{
+	char word[64];
+	while (*v) {
+		size_t len = strcspn(v, " ");
+		if (len >= sizeof(word)) {
+			*why = "bad network: expected ADDRESS/BITS, e.g. 192.0.2.0/24 or fd00::/8";
+			return false;
+		}
+		memcpy(word, v, len);
+		word[len] = '\0';
+		if (c->nrpop_trusted == MAX_RPOP_TRUSTED) {
+			*why = "too many networks";
+			return false;
+		}
+		if (!config_parse_prefix(word, &c->rpop_trusted[c->nrpop_trusted])) {
+			*why = "bad network: expected ADDRESS/BITS, e.g. 192.0.2.0/24 or fd00::/8";
+			return false;
+		}
+		c->nrpop_trusted++;
+		v += len;
+		while (*v == ' ')
+			v++;
+	}
+	return true;
+}
+
 static bool
 set_path(char *dst, size_t dstsz, const char *v, const char **why)
 {
@@ -289,6 +363,8 @@ apply(struct config *c, const char *key, const char *v, const char **why)
 		return set_bool(&c->strip_nul, v, why);
 	if (!strcmp(key, "utf8_strict"))
 		return set_bool(&c->utf8_strict, v, why);
+	if (!strcmp(key, "rpop_trusted"))
+		return set_rpop_trusted(c, v, why);
 	if (!strcmp(key, "log")) {
 		if (strcmp(v, "syslog") != 0 && strcmp(v, "stderr") != 0) {
 			*why = "must be syslog or stderr";

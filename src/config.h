@@ -30,6 +30,15 @@ struct listen_addr {
 	bool proxy;     /* "proxy": a PROXY protocol v1/v2 header comes first */
 };
 
+/* An address block, e.g. 127.0.0.0/8 or fd00::/8 (rpop_trusted). */
+struct net_prefix {
+	int family;                   /* AF_INET or AF_INET6 */
+	unsigned char addr[16];       /* network order; 4 octets for AF_INET */
+	unsigned bits;
+};
+
+#define MAX_RPOP_TRUSTED 32       /* rpop_trusted blocks; a config limit */
+
 struct config {
 	char path[PATH_MAX];          /* the file it came from, or "(demo)" */
 	struct listen_addr listen[MAX_LISTENERS];
@@ -52,6 +61,8 @@ struct config {
 	char status_header[8];        /* Status: flags to synthesize, "" = off */
 	bool strip_nul;               /* remove NUL octets from messages sent */
 	bool utf8_strict;             /* RFC 6856 §2.1: -ERR [UTF8] outside UTF8 mode */
+	struct net_prefix rpop_trusted[MAX_RPOP_TRUSTED]; /* RFC 1081 RPOP hosts */
+	size_t nrpop_trusted;         /* 0: RPOP always refused */
 	/* Logging (docs/operators.md). */
 	bool log_syslog;              /* syslog instead of stderr */
 	int syslog_facility;          /* LOG_MAIL, LOG_DAEMON, LOG_LOCAL0..7 */
@@ -72,5 +83,13 @@ bool config_load(struct config *c, const char *path, char *err, size_t errsz);
 
 /* Parses "host:port" / "[v6]:port" into A; false if it is not valid. */
 bool config_parse_addr(const char *text, struct listen_addr *a);
+
+/* Parses "ADDR/BITS" (IPv4 or IPv6) into N; false if it is not valid. */
+bool config_parse_prefix(const char *text, struct net_prefix *n);
+
+/* Whether the address ADDR of FAMILY (4 or 16 octets) is inside N; an
+ * IPv4-mapped IPv6 address (::ffff:a.b.c.d) also matches IPv4 blocks. */
+bool config_prefix_contains(const struct net_prefix *n, int family,
+                            const unsigned char *addr);
 
 #endif

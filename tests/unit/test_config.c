@@ -398,11 +398,55 @@ test_parse_addr(void **state)
 	assert_false(config_parse_addr("[::g]:110", &a));
 }
 
+/* rpop_trusted: blocks on one line or several, IPv4-mapped IPv6 peers
+ * matched against IPv4 blocks, prefixes on and off octet boundaries. */
+static bool
+inside(const struct net_prefix *n, const char *ip)
+{
+	unsigned char a[16];
+	int family = strchr(ip, ':') ? AF_INET6 : AF_INET;
+	assert_int_equal(inet_pton(family, ip, a), 1);
+	return config_prefix_contains(n, family, a);
+}
+
+static void
+test_rpop_trusted(void **state)
+{
+	struct fixture *fx = *state;
+	assert_int_equal(fx->cfg.nrpop_trusted, 0);
+	assert_true(load(fx, REQUIRED "rpop_trusted 127.0.0.0/8  10.1.2.0/23\n"
+	                 "rpop_trusted fd00::/8\n"));
+	assert_int_equal(fx->cfg.nrpop_trusted, 3);
+	const struct net_prefix *n = fx->cfg.rpop_trusted;
+	assert_true(inside(&n[0], "127.255.0.1"));
+	assert_true(inside(&n[0], "::ffff:127.0.0.1"));
+	assert_false(inside(&n[0], "128.0.0.1"));
+	assert_false(inside(&n[0], "::1"));
+	assert_true(inside(&n[1], "10.1.3.255"));
+	assert_false(inside(&n[1], "10.1.4.0"));
+	assert_true(inside(&n[2], "fd12::1"));
+	assert_false(inside(&n[2], "fe80::1"));
+	assert_false(inside(&n[2], "127.0.0.1"));
+	struct net_prefix all;
+	assert_true(config_parse_prefix("0.0.0.0/0", &all));
+	assert_true(inside(&all, "203.0.113.9"));
+	assert_true(config_parse_prefix("::1/128", &all));
+	assert_true(inside(&all, "::1"));
+	assert_false(inside(&all, "::2"));
+	const char *bad[] = { "127.0.0.1", "1.2.3.4/33", "::/129", "1.2.3/8",
+	                      "host/8", "1.2.3.4/", "1.2.3.4/+8", "[::1]/8" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_false(config_parse_prefix(bad[i], &all));
+	assert_refused_at(fx, REQUIRED "rpop_trusted 10.0.0.0/8 nonsense\n", 3,
+	                  "ADDRESS/BITS");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_rpop_trusted),
 		T(test_full_file),
 		T(test_defaults),
 		T(test_comments_blanks_tabs),
