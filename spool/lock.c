@@ -105,22 +105,40 @@ lock_session_release(struct lock_session *ls)
 }
 
 /*
+ * What a dead deliverer's dotlock says it was appending: the second line
+ * that lock_mta_note_append() writes, "append DEV INO FROM TO".
+ */
+static void
+lock_parse_append(const char *text, struct lock_append *a_r)
+{
+	unsigned long long dev, ino, from, to;
+	const char *nl = strchr(text, '\n');
+	char end;
+	if (nl && sscanf(nl + 1, "append %llu %llu %llu %llu%c", &dev, &ino,
+	                 &from, &to, &end) == 5 && end == '\n' && from < to)
+		*a_r = (struct lock_append){ true, (dev_t)dev, (ino_t)ino,
+		                             (off_t)from, (off_t)to };
+}
+
+/*
  * A dotlock is stale when its owner is provably dead (pid in it, ESRCH) or
  * it is older than DOTLOCK_STALE_SECONDS (an empty lock from Postfix or
  * procmail, a pid on another NFS client, or a hung owner).  Breaking it
  * re-checks the inode first so we do not remove a fresh lock that someone
  * else created after breaking the same stale one; a tiny window remains
- * between that check and unlink(), as in every dotlocking program.
+ * between that check and unlink(), as in every dotlocking program.  When
+ * the owner is provably dead and its lock records an append, *DEAD_R gets
+ * it (lock_mta_take undoes a partial one).
  * Returns true when the caller should try to create it again at once.
  */
 static bool
-lock_dotlock_break_stale(const char *lockpath)
+lock_dotlock_break_stale(const char *lockpath, struct lock_append *dead_r)
 {
 	int fd = open(lockpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT;
 	struct stat st;
-	char text[32];
+	char text[LOCK_TEXT_MAX];
 	ssize_t n = -1;
 	if (fstat(fd, &st) == 0)
 		n = read(fd, text, sizeof text - 1);
@@ -137,8 +155,8 @@ lock_dotlock_break_stale(const char *lockpath)
 
 	struct stat now;
 	if (lstat(lockpath, &now) == 0 && now.st_dev == st.st_dev &&
-	    now.st_ino == st.st_ino)
-		unlink(lockpath);
+	    now.st_ino == st.st_ino && unlink(lockpath) == 0 && dead)
+		lock_parse_append(text, dead_r);
 	return true;
 }
 
@@ -149,7 +167,7 @@ lock_dotlock_break_stale(const char *lockpath)
  * can be proven stale) and link's atomicity decides who wins.
  */
 static enum spool_err
-lock_dotlock_create(const char *lockpath)
+lock_dotlock_create(const char *lockpath, struct lock_append *dead_r)
 {
 	size_t tmplen = strlen(lockpath) + 32;
 	char *tmp = malloc(tmplen);
@@ -178,7 +196,7 @@ lock_dotlock_create(const char *lockpath)
 			break;
 		if (err != EEXIST)
 			e = spool_from_errno(err);
-		else if (lock_dotlock_break_stale(lockpath))
+		else if (lock_dotlock_break_stale(lockpath, dead_r))
 			continue;
 		else if (tries + 1 >= LOCK_TRIES)
 			e = SPOOL_ETEMP;
@@ -241,17 +259,48 @@ lock_open_locked(const char *path, bool create, int *fd_r)
 	return SPOOL_ETEMP;
 }
 
+/*
+ * Cuts off the partial message of a deliverer that died appending to the
+ * inode FD (see lock.h).  Only when the file is that inode and ends inside
+ * the recorded range: at FROM nothing was written, at TO or beyond the
+ * message is whole (perhaps with mail after it), and either way there is
+ * nothing we may cut.  Both MTA locks are held, so nobody appends now.
+ */
+static enum spool_err
+lock_undo_dead_append(int fd, const struct lock_append *a)
+{
+	struct stat st;
+	if (!a->valid)
+		return SPOOL_OK;
+	if (fstat(fd, &st) == -1)
+		return SPOOL_ETEMP;
+	if (st.st_dev != a->dev || st.st_ino != a->ino ||
+	    st.st_size <= a->from || st.st_size >= a->to)
+		return SPOOL_OK;
+	if (ftruncate(fd, a->from) == -1 || fsync(fd) == -1)
+		return SPOOL_ETEMP;
+	return SPOOL_OK;
+}
+
 enum spool_err
 lock_mta_take(const char *path, bool create, struct lock_mta *l_r)
 {
+	struct lock_append dead = { .valid = false };
 	l_r->fd = -1;
 	l_r->dotlock = spool_strcat3(path, ".lock", NULL);
 	if (!l_r->dotlock)
 		return SPOOL_ETEMP;
 
-	enum spool_err e = lock_dotlock_create(l_r->dotlock);
+	enum spool_err e = lock_dotlock_create(l_r->dotlock, &dead);
 	if (e == SPOOL_OK) {
 		e = lock_open_locked(path, create, &l_r->fd);
+		if (e == SPOOL_OK) {
+			e = lock_undo_dead_append(l_r->fd, &dead);
+			if (e != SPOOL_OK) {
+				close(l_r->fd);
+				l_r->fd = -1;
+			}
+		}
 		if (e != SPOOL_OK)
 			unlink(l_r->dotlock);
 	}
@@ -260,6 +309,32 @@ lock_mta_take(const char *path, bool create, struct lock_mta *l_r)
 		l_r->dotlock = NULL;
 	}
 	return e;
+}
+
+enum spool_err
+lock_mta_note_append(const struct lock_mta *l, uint64_t from, uint64_t to)
+{
+	struct stat st;
+	char text[LOCK_TEXT_MAX];
+	if (fstat(l->fd, &st) == -1)
+		return SPOOL_ETEMP;
+	int n = snprintf(text, sizeof text, "%ld\nappend %llu %llu %llu %llu\n",
+	                 (long)getpid(), (unsigned long long)st.st_dev,
+	                 (unsigned long long)st.st_ino, (unsigned long long)from,
+	                 (unsigned long long)to);
+	if (n < 0 || (size_t)n >= sizeof text)
+		return SPOOL_ETEMP;
+	/* Our own lock: written in one pwrite, longer than the pid alone, so
+	 * it replaces that text whole. */
+	int fd = open(l->dotlock, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return spool_from_errno(errno);
+	ssize_t w = pwrite(fd, text, (size_t)n, 0);
+	int err = errno;
+	close(fd);
+	if (w != n)
+		return w < 0 ? spool_from_errno(err) : SPOOL_ETEMP;
+	return SPOOL_OK;
 }
 
 void

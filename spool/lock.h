@@ -33,13 +33,37 @@
  *
  * While the fcntl lock on the mbox is held, no other descriptor of the
  * mbox may be opened and closed by this process: the close would drop it.
+ *
+ * A deliverer that dies in the middle of an append (SIGKILL, a crash)
+ * cannot cut its partial message back.  So before its first write it
+ * records in its dotlock what it is about to do: "PID\nappend DEV INO
+ * FROM TO\n", the mbox inode, its size before the append and after it.
+ * The next taker of the MTA locks that breaks that dotlock because the
+ * pid is provably dead (not merely old: a hung owner may still write)
+ * truncates the mbox back to FROM if it is still that inode and its size
+ * lies strictly between FROM and TO.  No program that honours either lock
+ * can have written in between: the dead process held the fcntl lock until
+ * it died and its dotlock until we broke it.
  */
 #ifndef LOCK_H
 #define LOCK_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "spool.h"
+
+/* Longest dotlock text we write or read: a pid and the append record. */
+#define LOCK_TEXT_MAX 128
+
+/* A dead deliverer's recorded append (see above). */
+struct lock_append {
+	bool valid;
+	dev_t dev;
+	ino_t ino;
+	off_t from, to;
+};
 
 struct lock_session;
 
@@ -60,6 +84,11 @@ struct lock_mta {
  */
 enum spool_err lock_mta_take(const char *path, bool create,
                              struct lock_mta *l_r);
+
+/* Records in our dotlock that we append to l->fd from offset FROM to TO,
+ * before the first write of the append. */
+enum spool_err lock_mta_note_append(const struct lock_mta *l, uint64_t from,
+                                    uint64_t to);
 
 /* Drops the fcntl lock and removes the dotlock; l->fd stays open and is
  * the caller's to keep or close. */

@@ -7,10 +7,11 @@
  * lines we add use the message's own convention (CRLF if its first line
  * ends in CRLF), and the reader accepts either.
  *
- * Not done: a deliverer killed in the middle of write() leaves a partial
- * message (its dotlock is then broken as stale); it is still a well-formed
- * mbox, since the next delivery starts after an empty line (see
- * mbox_gap), and the MTA delivers the message again.
+ * A deliverer killed in the middle of write() cannot cut back itself, so
+ * before writing it records the append in its dotlock, and whoever takes
+ * the MTA locks next (a session's open or commit, another delivery) cuts
+ * the partial message off (lock.h).  The MTA, seeing us die, delivers the
+ * message again.
  */
 #include "mbox.h"
 
@@ -116,6 +117,9 @@ mbox_deliver(const char *path, const char *envelope, const char *sender,
 		e = SPOOL_ETEMP;
 	} else {
 		e = mbox_gap(l.fd, (uint64_t)st.st_size, &gap);
+		if (e == SPOOL_OK)
+			e = lock_mta_note_append(&l, (uint64_t)st.st_size,
+			                         (uint64_t)st.st_size + gap + outlen);
 		if (e == SPOOL_OK && lseek(l.fd, 0, SEEK_END) == -1)
 			e = SPOOL_ETEMP;
 		if (e == SPOOL_OK)

@@ -1,5 +1,6 @@
 /* The command line: serve, deliver, --version, --help (CONTRACT.md). */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,10 @@ cmd_deliver(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+	/* Past RLIMIT_FSIZE a write must fail with EFBIG, which the spool
+	 * turns into a clean temporary failure (the mbox cut back, deliver
+	 * exiting 75); the default action would kill us half-way instead. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include "lock.h"
 #include "mbox.h"
 #include "md5.h"
 #include "wire.h"
@@ -25,6 +26,7 @@ static int seam_calls;   /* calls seen since the counter was reset */
 static int seam_fail_at; /* fail this call with seam_errno (0: never) */
 static int seam_errno;
 static int seam_kill_at; /* SIGKILL ourselves at this call (0: never) */
+static bool seam_kill_half; /* ... after writing half of that write */
 
 static void
 seam_reset(int fail_at, int err, int kill_at)
@@ -33,6 +35,7 @@ seam_reset(int fail_at, int err, int kill_at)
 	seam_fail_at = fail_at;
 	seam_errno = err;
 	seam_kill_at = kill_at;
+	seam_kill_half = false;
 }
 
 /* True if this call must fail. */
@@ -52,6 +55,11 @@ seam_step(void)
 ssize_t
 __wrap_write(int fd, const void *buf, size_t n)
 {
+	if (seam_kill_half && seam_calls + 1 == seam_kill_at) {
+		if (n / 2 > 0)
+			__real_write(fd, buf, n / 2); /* a write cut short by death */
+		raise(SIGKILL);
+	}
 	return seam_step() ? -1 : __real_write(fd, buf, n);
 }
 
@@ -949,6 +957,146 @@ test_deliver_io_failure(void **state)
 	}
 }
 
+/* A pid that surely belongs to no process: a child we have reaped. */
+static pid_t
+dead_pid(void)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	return pid;
+}
+
+/* Leaves alice's mbox as a deliverer killed half-way would: THREE, then
+ * PARTIAL, and a dotlock of OWNER recording an append from THREE's end to
+ * THREE's end plus WHOLE octets, on the inode INO (0: the mbox's own). */
+static void
+dead_append(struct tfx *f, pid_t owner, const char *partial, size_t whole,
+            unsigned long long ino)
+{
+	struct stat st;
+	char lock[160], text[LOCK_TEXT_MAX];
+	tfx_writes(f->path, THREE);
+	assert_int_equal(stat(f->path, &st), 0);
+	snprintf(text, sizeof text, "%ld\nappend %llu %llu %zu %zu\n", (long)owner,
+	         (unsigned long long)st.st_dev,
+	         ino ? ino : (unsigned long long)st.st_ino, strlen(THREE),
+	         strlen(THREE) + whole);
+	char *all = malloc(strlen(THREE) + strlen(partial) + 1);
+	strcpy(all, THREE);
+	strcat(all, partial);
+	tfx_writes(f->path, all);
+	free(all);
+	snprintf(lock, sizeof lock, "%s.lock", f->path);
+	tfx_writes(lock, text);
+}
+
+#define HALF "\nFrom MAILER-DAEMON Mon Jan  1 00:00:03 2024\nSubject: fo"
+#define WHOLE "\nFrom MAILER-DAEMON Mon Jan  1 00:00:03 2024\nSubject: four\n\n4\n\n"
+
+/* The next delivery after a dead deliverer's partial append cuts it off
+ * before appending: the mbox parses into the old messages and the new. */
+static void
+test_dead_deliverer_partial_cut_by_next_delivery(void **state)
+{
+	struct tfx *f = *state;
+	dead_append(f, dead_pid(), HALF, strlen(WHOLE), 0);
+	const char *msg = "Subject: next\n\nz\n";
+	assert_int_equal(spool_deliver(&f->where, "alice", NULL,
+	                 (const unsigned char *)msg, strlen(msg)), SPOOL_OK);
+	struct spool *sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 4);
+	tfx_assert_msg(sp, 2, B3); /* not "last\n" plus the half message */
+	tfx_assert_msg(sp, 3, msg);
+	spool_close(sp);
+	char *now = tfx_read(f->path, NULL);
+	assert_null(strstr(now, "Subject: fo\n"));
+	free(now);
+}
+
+/* What the record does not cover is left alone: a whole message (size at
+ * TO), a record of another inode, and the lock of a live owner. */
+static void
+test_dead_deliverer_record_is_checked(void **state)
+{
+	struct tfx *f = *state;
+	char lock[160];
+	snprintf(lock, sizeof lock, "%s.lock", f->path);
+
+	dead_append(f, dead_pid(), WHOLE, strlen(WHOLE), 0);
+	struct spool *sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 4); /* complete: kept */
+	spool_close(sp);
+
+	dead_append(f, dead_pid(), HALF, strlen(WHOLE), 1);
+	sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 4); /* another inode: not touched */
+	spool_close(sp);
+	char *now = tfx_read(f->path, NULL);
+	assert_non_null(strstr(now, HALF));
+	free(now);
+
+	dead_append(f, 1, HALF, strlen(WHOLE), 0); /* init never dies */
+	sp = NULL;
+	assert_int_equal(spool_open(&f->where, "alice", NULL, &sp), SPOOL_ETEMP);
+	assert_true(tfx_exists(lock));
+	unlink(lock);
+}
+
+/* A delivery killed at its k-th write or fsync, half-way through that
+ * write, for every k until one completes: the next open sees the old
+ * messages, byte for byte, or those and the whole new one; never a part. */
+static void
+test_deliver_killed_at_every_step(void **state)
+{
+	struct tfx *f = *state;
+	const char *msg = "Subject: four\n\nthe fourth message, whole\n";
+	char lock[160];
+	snprintf(lock, sizeof lock, "%s.lock", f->path);
+	tfx_writes(f->path, THREE);
+	int k, partials = 0;
+	for (k = 1; k < 20; k++) {
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			seam_reset(0, 0, k);
+			seam_kill_half = true;
+			_exit(spool_deliver(&f->where, "alice", NULL,
+			      (const unsigned char *)msg, strlen(msg)) == SPOOL_OK ? 0 : 1);
+		}
+		int status;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		size_t len;
+		free(tfx_read(f->path, &len));
+		struct spool *sp = tfx_open(f); /* breaks the lock, cuts back */
+		size_t n = spool_count(sp);
+		if (n == 3 && len > strlen(THREE))
+			partials++;
+		assert_true(n == 3 || n == 4);
+		if (n == 4)
+			tfx_assert_msg(sp, 3, msg);
+		spool_close(sp);
+		assert_false(tfx_exists(lock));
+		if (n == 3) {
+			char *now = tfx_read(f->path, NULL);
+			assert_string_equal(now, THREE);
+			free(now);
+		}
+		if (WIFEXITED(status)) {
+			assert_int_equal(WEXITSTATUS(status), 0);
+			assert_int_equal(n, 4);
+			break;
+		}
+		assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+		if (n == 4)
+			tfx_writes(f->path, THREE); /* killed after the last write */
+	}
+	assert_true(k > 2 && k < 20);
+	assert_true(partials >= 1); /* a half-written message was cut off */
+}
+
 /* The file after a kill: byte for byte the old one or the new one.
  * True if it is the new one. */
 static bool
@@ -1104,6 +1252,9 @@ main(void)
 		T(test_deliver_io_failure),
 		T(test_commit_killed_at_every_step),
 		T(test_commit_with_twins_killed_at_every_step),
+		T(test_dead_deliverer_partial_cut_by_next_delivery),
+		T(test_dead_deliverer_record_is_checked),
+		T(test_deliver_killed_at_every_step),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
