@@ -377,6 +377,42 @@ spool_deliver(const struct spool_where *w, const char *user,
 	return e;
 }
 
+/* Makes the Maildir PATH (and its three subfolders) where missing. */
+static enum spool_err
+spool_make_maildir(const char *path)
+{
+	static const char *const sub[] = { "", "/tmp", "/new", "/cur" };
+	char dir[SPOOL_PATH_MAX];
+	for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++) {
+		if (snprintf(dir, sizeof dir, "%s%s", path, sub[i]) >= (int)sizeof dir)
+			return SPOOL_EPERM;
+		if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+			return spool_from_errno(errno);
+	}
+	return SPOOL_OK;
+}
+
+enum spool_err
+spool_append(const char *path, bool maildir, const char *envelope,
+             const unsigned char *msg, size_t len)
+{
+	const struct spool_backend *be;
+	if (len == 0 || (envelope && strchr(envelope, '\n')))
+		return SPOOL_EINVAL;
+	enum spool_err e = maildir ? spool_make_maildir(path) : SPOOL_OK;
+	if (e == SPOOL_OK)
+		e = spool_detect(path, &be);
+	if (e == SPOOL_ENOENT && !maildir) {
+		be = &mbox_backend; /* a new mbox: its deliver creates it */
+		e = SPOOL_OK;
+	}
+	if (e != SPOOL_OK)
+		return e;
+	if (be != (maildir ? &maildir_backend : &mbox_backend))
+		return SPOOL_EPERM;
+	return be->deliver(path, envelope, NULL, msg, len);
+}
+
 /* ---- helpers for the backends (backend.h) ---- */
 
 char *

@@ -116,6 +116,20 @@ enum spool_err spool_deliver(const struct spool_where *w, const char *user,
                              const char *sender,
                              const unsigned char *msg, size_t len);
 
+/*
+ * Appends MSG exactly as given (any octets, LEN > 0, no header check) to
+ * the mbox file or Maildir PATH, with spool_deliver's locks, quoting and
+ * durability: for postoffice fetch, whose messages come from another
+ * server and need not look like RFC 5322.  ENVELOPE is the mbox "From "
+ * line without its line end, or NULL for one naming MAILER-DAEMON and
+ * the time now; a Maildir has no place for it.  A missing mbox is
+ * created, a missing Maildir too (with tmp/, new/ and cur/); a PATH of
+ * the other kind is SPOOL_EPERM.
+ */
+enum spool_err spool_append(const char *path, bool maildir,
+                            const char *envelope,
+                            const unsigned char *msg, size_t len);
+
 /* Expands TEMPLATE's %u with USER into BUF; false if it does not fit or
  * USER could escape the template (contains "/" or is "." or ".."). */
 bool spool_expand(const char *template, const char *user, char *buf,

@@ -1,4 +1,5 @@
-/* The command line: serve, deliver, --version, --help (CONTRACT.md). */
+/* The command line: serve, deliver, commands, fetch, --version, --help
+ * (CONTRACT.md). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "config.h"
 #include "deliver.h"
 #include "demo.h"
+#include "fetch.h"
 #include "log.h"
 #include "server.h"
 
@@ -22,6 +24,8 @@ usage(FILE *f)
 	  "usage: postoffice serve [-c FILE] [--inetd pop3|pop2] [--trace[=full]]\n"
 	  "       postoffice deliver -c FILE [-f SENDER] USER < MESSAGE\n"
 	  "       postoffice commands [pop1|pop2|pop3]\n"
+	  "       postoffice fetch [--trace] [--keep] [--apop] [--password-file FILE]\n"
+	  "                        --to mbox:PATH|maildir:PATH pop3|pop2|pop1://USER@HOST[:PORT][/MAILBOX]\n"
 	  "       postoffice --version | --help\n"
 	  "\n"
 	  "serve            run the daemon in the foreground, logging to stderr;\n"
@@ -35,7 +39,9 @@ usage(FILE *f)
 	  "deliver          append one message to USER's maildrop; exits 0, or\n"
 	  "                 67 no such user, 65 malformed, 75 try again later\n"
 	  "  -f SENDER      the envelope sender for the mbox From line\n"
-	  "commands         print the command tables of each protocol (Markdown)\n");
+	  "commands         print the command tables of each protocol (Markdown)\n"
+	  "fetch            retrieve a maildrop over POP1, POP2 or POP3 into an mbox\n"
+	  "                 or Maildir; the password from FILE or $POSTOFFICE_PASSWORD\n");
 }
 
 /* stderr unless the config says "log syslog" (postoffice.conf(5)). */
@@ -145,6 +151,8 @@ main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "serve"))
 		return cmd_serve(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "fetch"))
+		return fetch_main(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "deliver"))
 		return cmd_deliver(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "commands") && argc <= 3) {

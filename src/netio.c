@@ -210,3 +210,23 @@ netio_read_line(struct netio *io, char *buf, size_t cap, size_t *len_r)
 			return st;
 	}
 }
+
+enum netio_status
+netio_read_raw(struct netio *io, void *buf, size_t cap, size_t *len_r)
+{
+	for (;;) {
+		skip_pending_lf(io);
+		if (io->in_start < io->in_end) {
+			size_t n = io->in_end - io->in_start;
+			if (n > cap)
+				n = cap;
+			memcpy(buf, io->in + io->in_start, n);
+			io->in_start += n;
+			*len_r = n;
+			return NETIO_LINE;
+		}
+		enum netio_status st = fill(io);
+		if (st != NETIO_LINE)
+			return st;
+	}
+}

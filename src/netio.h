@@ -62,6 +62,16 @@ void netio_init(struct netio *io, int rfd, int wfd);
 enum netio_status netio_read_line(struct netio *io, char *buf, size_t cap,
                                   size_t *len_r);
 
+/*
+ * Up to CAP raw octets of input into BUF, waiting (idle timer) only when
+ * nothing is buffered: for counted message data (RFC 918 RCEV, RFC 937
+ * RETR) and for readers that split lines themselves (postoffice fetch
+ * splits POP3 data at LF only, so a bare CR stays data).  The LF of a
+ * CRLF that ended the last line read is not returned.
+ */
+enum netio_status netio_read_raw(struct netio *io, void *buf, size_t cap,
+                                 size_t *len_r);
+
 /* True if a complete line is already buffered (no need to flush yet). */
 bool netio_line_pending(const struct netio *io);
 
