@@ -522,6 +522,32 @@ test_discard_input(void **state)
 	expect_line(fx, "FOUR");
 }
 
+/* netio_read_raw: counted data after a reply line, the LF of a CRLF
+ * split across reads never returned, bare CR and NUL kept, small reads,
+ * then end of file. */
+static void
+test_raw_after_line(void **state)
+{
+	struct fixture *fx = *state;
+	unsigned char buf[64];
+	size_t n, got = 0;
+
+	seam.read_chunk = 3;
+	send_n(fx, "=8 octets\r", 10);
+	expect_line(fx, "=8 octets");
+	send_n(fx, "\na\rb\0c\r\nd", 9);
+	while (got < 8) {
+		assert_int_equal(netio_read_raw(&fx->io, buf + got, 8 - got, &n),
+		                 NETIO_LINE);
+		assert_true(n > 0 && n <= 3);
+		got += n;
+	}
+	assert_memory_equal(buf, "a\rb\0c\r\nd", 8);
+	close(fx->peer);
+	fx->peer = -1;
+	assert_int_equal(netio_read_raw(&fx->io, buf, sizeof buf, &n), NETIO_EOF);
+}
+
 int
 main(void)
 {
@@ -545,6 +571,7 @@ main(void)
 		T(test_stop_requested),
 		T(test_stop_while_waiting),
 		T(test_discard_input),
+		T(test_raw_after_line),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -185,6 +185,42 @@ test_deliver_einval(void **state)
 	assert_false(tfx_exists(f->path));
 }
 
+/* spool_append takes what spool_deliver refuses (no header, a leading
+ * "From " line kept as text), makes a missing Maildir, and refuses an
+ * empty message or a path of the other format. */
+static void
+test_append_any_octets(void **state)
+{
+	struct tfx *f = *state;
+	static const char body[] = "From the first line\nno header\xe9here\n";
+	const unsigned char *b = (const unsigned char *)body;
+	size_t blen = sizeof body - 1;
+
+	assert_int_equal(spool_append(f->path, false, "From pop1@x Mon Nov 23 10:00:00 2026",
+	                              b, blen), SPOOL_OK);
+	assert_int_equal(spool_append(f->path, false, NULL, b, blen), SPOOL_OK);
+	struct spool *sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 2);
+	tfx_assert_msg(sp, 0, ">From the first line\nno header\xe9here\n");
+	assert_string_equal(spool_envelope(sp, 0), "From pop1@x Mon Nov 23 10:00:00 2026");
+	assert_memory_equal(spool_envelope(sp, 1), "From MAILER-DAEMON ", 19);
+	spool_close(sp);
+
+	char md[200];
+	snprintf(md, sizeof md, "%s/new-maildir", f->dir);
+	assert_int_equal(spool_append(md, true, NULL, b, blen), SPOOL_OK);
+	f->where.mailbox = md;
+	sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 1);
+	tfx_assert_msg(sp, 0, body);
+	spool_close(sp);
+
+	assert_int_equal(spool_append(md, false, NULL, b, blen), SPOOL_EPERM);
+	assert_int_equal(spool_append(f->path, true, NULL, b, blen), SPOOL_EPERM);
+	assert_int_equal(spool_append(md, true, NULL, b, 0), SPOOL_EINVAL);
+	assert_int_equal(spool_append(f->path, false, "From a\nb", b, blen), SPOOL_EINVAL);
+}
+
 static void
 test_strerror(void **state)
 {
@@ -208,6 +244,7 @@ main(void)
 		T(test_deliver_creates_mbox),
 		T(test_deliver_sender_sanitized),
 		T(test_deliver_einval),
+		T(test_append_any_octets),
 		cmocka_unit_test(test_strerror),
 #undef T
 	};
