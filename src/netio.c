@@ -176,6 +176,11 @@ netio_read_line(struct netio *io, char *buf, size_t cap, size_t *len_r)
 	size_t len = 0;
 	bool toolong = false;
 
+	/* Output that could not be delivered (a write timeout, a reset) ends
+	 * the session: commands the client pipelined behind it, a QUIT among
+	 * them, must not be acted on when no reply can reach the client. */
+	if (io->failed)
+		return NETIO_ERROR;
 	for (;;) {
 		skip_pending_lf(io);
 		long eol = find_eol(io);
