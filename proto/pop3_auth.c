@@ -26,14 +26,6 @@ valid_user(const char *name)
 	return n > 0 && n <= USER_MAX;
 }
 
-/* RFC 6856 §2.2 (UTF8 USER): names and passwords may be UTF-8, with or
- * without the UTF8 command; they must be well-formed and pass our partial
- * SASLprep (utf8.h), which may shorten S in place. */
-static bool
-prep(char *s)
-{
-	return utf8_saslprep(s, s, strlen(s) + 1);
-}
 
 bool
 pop3_plaintext_allowed(const struct pop3 *p)
@@ -148,7 +140,7 @@ pop3_cmd_pass(void *sess, int argc, char **argv)
 	char user[USER_MAX + 1];
 	size_t plen = strlen(argv[1]);
 	snprintf(user, sizeof(user), "%s", p->user);
-	bool ok = prep(user) && valid_user(user) && prep(argv[1]);
+	bool ok = utf8_prep_credential(user) && valid_user(user) && utf8_prep_credential(argv[1]);
 	enum auth_result r = ok ? auth_check_password(p->env->cfg->passwd, user,
 	                                              argv[1])
 	                        : AUTH_FAIL;
@@ -165,7 +157,7 @@ pop3_cmd_apop(void *sess, int argc, char **argv)
 	struct pop3 *p = sess;
 	(void)argc;
 	p->have_user = false;
-	if (!prep(argv[1]) || !valid_user(argv[1]))
+	if (!utf8_prep_credential(argv[1]) || !valid_user(argv[1]))
 		return pop3_auth_failed(p, AUTH_FAIL, "(invalid)");
 	/* RFC 6856 §2.2: the digest is over the SASLprep'd secret. */
 	enum auth_result r = auth_check_apop_mapped(p->env->cfg->passwd, argv[1],

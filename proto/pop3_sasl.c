@@ -127,13 +127,6 @@ plausible_user(const char *user, size_t len)
 	return len > 0 && len <= USER_MAX && strlen(user) == len;
 }
 
-/* RFC 4616 §2 and RFC 6856 §2.2: UTF-8 names and passwords, SASLprep'd
- * in place (utf8.h); false if malformed or prohibited. */
-static bool
-prep(char *s)
-{
-	return utf8_saslprep(s, s, strlen(s) + 1);
-}
 
 /* RFC 4616: [authzid] NUL authcid NUL passwd.  We act for nobody else, so
  * an authzid must be empty or the authcid itself. */
@@ -153,7 +146,7 @@ mech_plain(struct sasl *s, const char *initial)
 	    || strlen(authz) > SASL_FIELD_MAX || strlen(pass) > SASL_FIELD_MAX) {
 		pop3_err(s->p, "Malformed PLAIN response; authentication aborted");
 		ret = POP3_CONTINUE;
-	} else if (!prep(authz) || !prep(authc) || !prep(pass)
+	} else if (!utf8_prep_credential(authz) || !utf8_prep_credential(authc) || !utf8_prep_credential(pass)
 	           || !plausible_user(authc, strlen(authc))
 	           || (authz[0] && strcmp(authz, authc) != 0)) {
 		ret = pop3_auth_failed(s->p, AUTH_FAIL, "(invalid)");
@@ -176,7 +169,7 @@ mech_login(struct sasl *s, const char *initial)
 	if (st != SASL_GOT)
 		return st == SASL_CLOSE ? POP3_CLOSE : POP3_CONTINUE;
 	bool user_ok = plausible_user((char *)s->buf, s->len)
-	               && prep((char *)s->buf);
+	               && utf8_prep_credential((char *)s->buf);
 	snprintf(user, sizeof(user), "%s", user_ok ? (char *)s->buf : "");
 	st = exchange(s, "Password:");
 	if (st != SASL_GOT)
@@ -185,7 +178,7 @@ mech_login(struct sasl *s, const char *initial)
 	if (strlen((char *)s->buf) != s->len || s->len > SASL_FIELD_MAX) {
 		pop3_err(s->p, "Malformed LOGIN response; authentication aborted");
 		ret = POP3_CONTINUE;
-	} else if (!user_ok || !prep((char *)s->buf)) {
+	} else if (!user_ok || !utf8_prep_credential((char *)s->buf)) {
 		ret = pop3_auth_failed(s->p, AUTH_FAIL, "(invalid)");
 	} else {
 		ret = finish(s->p, auth_check_password(s->p->env->cfg->passwd,

@@ -145,3 +145,12 @@ utf8_saslprep(const char *in_s, char *out, size_t outsz)
 	out[o] = '\0';
 	return true;
 }
+
+bool
+utf8_prep_credential(char *s)
+{
+	size_t len = strlen(s);
+	if (!utf8_valid(s, len))
+		return true;
+	return utf8_saslprep(s, s, len + 1);
+}

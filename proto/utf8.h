@@ -25,4 +25,13 @@ bool utf8_valid(const char *s, size_t len);
  */
 bool utf8_saslprep(const char *in, char *out, size_t outsz);
 
+/*
+ * Prepares a user name or password in place for comparison: well-formed
+ * UTF-8 goes through utf8_saslprep (false if refused); anything else is
+ * left as it is, because vintage clients send passwords in their own 8-bit
+ * character sets (Mac Roman, Latin-1) and those must keep matching the
+ * secrets that were stored the same way.
+ */
+bool utf8_prep_credential(char *s);
+
 #endif

@@ -161,6 +161,17 @@ class Utf8User(unittest.TestCase):
                 self.assertEqual(user_pass(s, user, password), wrong,
                                  (user, password))
 
+    def test_legacy_8bit_credentials_still_match_as_stored(self):
+        # A vintage client types its password in its own 8-bit character
+        # set (here Latin-1); what is not UTF-8 is compared as stored, so
+        # announcing UTF8 USER does not lock such users out.
+        srv = intl_server(mbox={"mac": mbox_from([ASCII])})
+        with open(srv.passwd, "ab") as f:
+            f.write(b"mac:{PLAIN}caf\xe9 cr\xe8me\n")
+        with srv as s:
+            self.assertTrue(user_pass(s, b"mac", b"caf\xe9 cr\xe8me").startswith("+OK"))
+            self.assertEqual(user_pass(s, b"mac", b"cafe creme"), FAILED)
+
     def test_saslprep_mappings(self):
         # RFC 4013 §2.1: SOFT HYPHEN (B.1) is removed, in the name and the
         # password; a NO-BREAK SPACE (C.1.2) becomes a SPACE.
