@@ -143,6 +143,16 @@ class Server:
             self.log += chunk
         return self.log
 
+    def wait_log(self, pattern, timeout=5):
+        """The first match of PATTERN (bytes regex) in the log, waiting up
+        to TIMEOUT seconds for it; None if it never came."""
+        deadline = time.time() + timeout
+        while True:
+            m = re.search(pattern, self.read_log())
+            if m or time.time() >= deadline:
+                return m
+            time.sleep(0.05)
+
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

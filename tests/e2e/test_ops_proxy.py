@@ -80,13 +80,10 @@ class ProxyServer(unittest.TestCase):
         return c
 
     def wait_log(self, pattern, timeout=5):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            m = re.search(pattern, self.srv.read_log())
-            if m:
-                return m
-            time.sleep(0.05)
-        self.fail("%r not in log %r" % (pattern, self.srv.log[-2000:]))
+        m = self.srv.wait_log(pattern, timeout)
+        if not m:
+            self.fail("%r not in log %r" % (pattern, self.srv.log[-2000:]))
+        return m
 
 
 class RawHeaders(ProxyServer):

@@ -14,7 +14,6 @@ installs them.
 """
 import os
 import poplib
-import re
 import shutil
 import socket
 import ssl
@@ -154,13 +153,10 @@ class Stunnel(unittest.TestCase):
         return ctx
 
     def wait_log(self, pattern, timeout=5):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            m = re.search(pattern, self.srv.read_log())
-            if m:
-                return m
-            time.sleep(0.05)
-        self.fail("%r not in log %r" % (pattern, self.srv.log[-2000:]))
+        m = self.srv.wait_log(pattern, timeout)
+        if not m:
+            self.fail("%r not in log %r" % (pattern, self.srv.log[-2000:]))
+        return m
 
     def test_poplib_verifies_the_certificate_and_retrieves_byte_for_byte(self):
         for host in ("127.0.0.1", "localhost"):

@@ -5,7 +5,6 @@ own documented transformations (named in a comment where they apply).
 
 A missing client is a failure, not a skip: tests/deps.sh installs them.
 """
-import getpass
 import os
 import re
 import shutil
@@ -13,17 +12,11 @@ import subprocess
 import tempfile
 import unittest
 
+from fetchmail_case import FetchmailCase, need
 from fixtures import (FIXTURES, PASSWORD, USER, big_message, fast_wire_form, login,
                       server_with, stored_for, wire_form)
 
 KINDS = ("mbox", "maildir")
-
-
-def need(tool):
-    path = shutil.which(tool)
-    if not path:
-        raise AssertionError("%s is not installed: run tests/deps.sh" % tool)
-    return path
 
 
 def expected(kind):
@@ -91,7 +84,7 @@ class Curl(unittest.TestCase):
                 self.assertEqual(f.read(), fast_wire_form(big))
 
 
-class Fetchmail(unittest.TestCase):
+class Fetchmail(FetchmailCase):
     """fetchmail with a private rcfile (0600), HOME, idfile and pidfile in a
     temporary folder, delivering each message through an MDA into its own
     numbered file.  Its transformations, all switched off or undone:
@@ -104,45 +97,12 @@ class Fetchmail(unittest.TestCase):
       - a header without the blank line that ends it gets one (see
         headers_only below): fetchmail always writes that separator."""
 
-    def setUp(self):
-        need("fetchmail")
-        self.tmp = tempfile.mkdtemp(prefix="po-fetchmail-")
-        self.out = os.path.join(self.tmp, "out")
-        os.mkdir(self.out)
-
-    def tearDown(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def run_fetchmail(self, port, protocol, password=PASSWORD):
-        rc = os.path.join(self.tmp, "fetchmailrc")
-        # The MDA names each message by how many came before it.
-        mda = ("sh -c 'n=$(ls %s | wc -l); cat > %s/$(printf %%04d $n)'"
-               % (self.out, self.out))
-        with open(rc, "w") as f:
-            f.write('set no bouncemail\nset invisible\n'
-                    'poll 127.0.0.1 service %d protocol %s uidl\n'
-                    '  user "%s" there with password "%s" is "%s" here\n'
-                    "  keep no rewrite no stripcr sslproto ''\n"
-                    '  mda "%s"\n'
-                    % (port, protocol, USER, password, getpass.getuser(), mda))
-        os.chmod(rc, 0o600)
-        env = dict(os.environ, HOME=self.tmp)
-        return subprocess.run(
-            ["fetchmail", "-f", rc, "--nodetach",
-             "--idfile", os.path.join(self.tmp, "fetchids"),
-             "--pidfile", os.path.join(self.tmp, "fetchmail.pid")],
-            capture_output=True, env=env, timeout=120)
-
-    def delivered(self):
-        out = []
-        for name in sorted(os.listdir(self.out)):
-            with open(os.path.join(self.out, name), "rb") as f:
-                out.append(f.read())
-        return out
+    def run_fetchmail_uidl(self, port, protocol, password=PASSWORD):
+        return self.run_fetchmail(port, protocol + " uidl", password)
 
     def check(self, kind, protocol):
         with server_with(kind, [stored_for(kind, m) for _, m in FIXTURES]) as s:
-            r = self.run_fetchmail(s.pop3_port, protocol)
+            r = self.run_fetchmail_uidl(s.pop3_port, protocol)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             got = self.delivered()
             want = expected(kind)
@@ -155,7 +115,7 @@ class Fetchmail(unittest.TestCase):
                 self.assertEqual(sorted(got), sorted(want))
             # --keep twice: the second run sees every UIDL in its idfile,
             # fetches nothing, and says so with exit status 1 (no mail).
-            r = self.run_fetchmail(s.pop3_port, protocol)
+            r = self.run_fetchmail_uidl(s.pop3_port, protocol)
             self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
             self.assertEqual(len(self.delivered()), len(FIXTURES))
             # keep: nothing was deleted on the server.
@@ -174,7 +134,7 @@ class Fetchmail(unittest.TestCase):
 
     def test_apop_wrong_secret_fetches_nothing(self):
         with server_with("mbox", [FIXTURES[0][1]]) as s:
-            r = self.run_fetchmail(s.pop3_port, "APOP", password="wrong")
+            r = self.run_fetchmail_uidl(s.pop3_port, "APOP", password="wrong")
             # 3: authentication failed.
             self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
             self.assertEqual(self.delivered(), [])

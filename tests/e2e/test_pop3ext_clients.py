@@ -7,7 +7,6 @@ client's own trace or the server's log that the method was really used.
 
 A missing client is a failure, not a skip: tests/deps.sh installs them.
 """
-import getpass
 import os
 import poplib
 import shutil
@@ -15,16 +14,10 @@ import subprocess
 import tempfile
 import unittest
 
+from fetchmail_case import FetchmailCase, need
 from fixtures import PASSWORD, USER, Server, mbox_from, message, wire_form
 
 MSGS = [message(b"one", b"first body\n"), message(b"two", b".dot line\nsecond\n")]
-
-
-def need(tool):
-    path = shutil.which(tool)
-    if not path:
-        raise AssertionError("%s is not installed: run tests/deps.sh" % tool)
-    return path
 
 
 def server(**kw):
@@ -74,38 +67,10 @@ class Curl(unittest.TestCase):
             self.assertEqual(r.stdout, b"")
 
 
-class Fetchmail(unittest.TestCase):
-    def setUp(self):
-        need("fetchmail")
-        self.tmp = tempfile.mkdtemp(prefix="po-fetchmail-")
-        self.out = os.path.join(self.tmp, "out")
-        os.mkdir(self.out)
-
-    def tearDown(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
+class Fetchmail(FetchmailCase):
     def fetch(self, s, protocol, auth, password=PASSWORD):
-        rc = os.path.join(self.tmp, "fetchmailrc")
-        mda = ("sh -c 'n=$(ls %s | wc -l); cat > %s/$(printf %%04d $n)'"
-               % (self.out, self.out))
-        with open(rc, "w") as f:
-            f.write("set no bouncemail\nset invisible\n"
-                    "poll 127.0.0.1 service %d protocol %s auth %s\n"
-                    '  user "%s" there with password "%s" is "%s" here\n'
-                    "  keep no rewrite no stripcr sslproto ''\n"
-                    '  mda "%s"\n'
-                    % (s.pop3_port, protocol, auth, USER, password,
-                       getpass.getuser(), mda))
-        os.chmod(rc, 0o600)
-        return subprocess.run(
-            ["fetchmail", "-f", rc, "--nodetach", "-v",
-             "--idfile", os.path.join(self.tmp, "fetchids"),
-             "--pidfile", os.path.join(self.tmp, "fetchmail.pid")],
-            capture_output=True, env=dict(os.environ, HOME=self.tmp), timeout=120)
-
-    def delivered(self):
-        return [open(os.path.join(self.out, n), "rb").read()
-                for n in sorted(os.listdir(self.out))]
+        return self.run_fetchmail(s.pop3_port, "%s auth %s" % (protocol, auth),
+                                  password, verbose=True)
 
     def check(self, protocol, auth, sent, **kw):
         with server(**kw) as s:
