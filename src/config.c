@@ -49,6 +49,17 @@ parse_uint(const char *s, long max, long *v_r)
 	return true;
 }
 
+struct spool_where
+config_where(const struct config *c)
+{
+	struct spool_where w = {
+		.mailbox = c->mailbox,
+		.folders = c->folders[0] ? c->folders : NULL,
+		.reuse_xuidl = c->reuse_xuidl,
+	};
+	return w;
+}
+
 bool
 config_parse_addr(const char *text, struct listen_addr *a)
 {

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "params.h"
+#include "spool.h"
 
 #ifndef PATH_MAX
 #define PATH_MAX 4096
@@ -80,6 +81,9 @@ void config_defaults(struct config *c);
  * that names the file and line in ERR.
  */
 bool config_load(struct config *c, const char *path, char *err, size_t errsz);
+
+/* Where the config says users' mail lives, for the mailbox layer. */
+struct spool_where config_where(const struct config *c);
 
 /* Parses "host:port" / "[v6]:port" into A; false if it is not valid. */
 bool config_parse_addr(const char *text, struct listen_addr *a);

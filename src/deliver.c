@@ -68,11 +68,7 @@ deliver_run(const struct config *cfg, const char *user, const char *sender,
 		log_errno("deliver: reading the message");
 		return EXIT_TEMPFAIL;
 	}
-	struct spool_where where = {
-		.mailbox = cfg->mailbox,
-		.folders = cfg->folders[0] ? cfg->folders : NULL,
-		.reuse_xuidl = cfg->reuse_xuidl,
-	};
+	struct spool_where where = config_where(cfg);
 	enum spool_err e = spool_deliver(&where, user, sender, msg, len);
 	free(msg);
 	switch (e) {

@@ -28,9 +28,7 @@ session_run(const struct config *cfg, enum proto_kind proto, int rfd, int wfd,
 
 	memset(&env, 0, sizeof(env));
 	env.cfg = cfg;
-	env.where.mailbox = cfg->mailbox;
-	env.where.folders = cfg->folders[0] ? cfg->folders : NULL;
-	env.where.reuse_xuidl = cfg->reuse_xuidl;
+	env.where = config_where(cfg);
 	env.peer = peer;
 	env.stats.end = "disconnected";
 	snprintf(tag, sizeof(tag), "%s %s", name, peer);
