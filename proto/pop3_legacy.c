@@ -100,7 +100,7 @@ pop3_cmd_rpop(void *sess, int argc, char **argv)
 	if (!utf8_saslprep(user, user, sizeof(user)) || !user[0]
 	    || strcmp(argv[1], p->user) != 0)
 		return pop3_auth_failed(p, AUTH_FAIL, "(RPOP name mismatch)");
-	enum auth_result r = auth_user_exists(p->env->cfg->passwd, user);
+	enum auth_result r = auth_check_rpop(p->env->cfg->passwd, user);
 	if (r != AUTH_OK)
 		return pop3_auth_failed(p, r, user);
 	log_info("RPOP login %s from %s without a password (rpop_trusted)",

@@ -17,6 +17,17 @@
 #include "backend.h"
 #include "lock.h"
 #include "md5.h"
+#include "remote.h"
+
+/* The process-wide mode of remote.h: -1 (the default) opens maildrops
+ * here; set once in a privilege-separated protocol process. */
+static int remote_channel = -1;
+
+void
+spool_use_remote(int channel)
+{
+	remote_channel = channel;
+}
 
 /* Longest maildrop path we build; longer templates are a config error. */
 #define SPOOL_PATH_MAX 4096
@@ -167,6 +178,8 @@ spool_open(const struct spool_where *w, const char *user, const char *folder,
 	bool deflt;
 	const struct spool_backend *be;
 
+	if (remote_channel >= 0)
+		return spool_remote_open(remote_channel, user, folder, sp_r);
 	*sp_r = NULL;
 	enum spool_err e = spool_resolve(w, user, folder, path, &deflt);
 	if (e == SPOOL_OK)

@@ -16,6 +16,9 @@
  *    Postfix local, procmail and mutt use) are held only while the file is
  *    scanned at open and while a commit rewrites it, so deliveries keep
  *    working during a session and are never lost by the commit;
+ *  - in a privilege-separated protocol process (src/privsep.h) spool_open
+ *    asks the monitor, which holds the maildrop, its lock and its files;
+ *    this process keeps only the listing and the marks (remote.h);
  *  - messages are numbered when the spool is opened and never renumbered
  *    until it is closed; mail that arrives later is not shown (RFC 1939 §4).
  *

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "auth_remote.h"
 #include "md5.h"
 
 /*
@@ -51,6 +52,7 @@ struct entry {
 	char line[PASSWD_LINE_MAX + 1];
 	enum scheme scheme;
 	const char *secret;     /* NUL-terminated, inside line */
+	const char *rest;       /* the fields after the secret, or NULL */
 };
 
 /* Reads a file a line at a time through a fixed buffer. */
@@ -201,14 +203,17 @@ entry_split(struct entry *e)
 	char *end, *close;
 
 	e->scheme = SCHEME_CRYPT;
+	e->rest = NULL;
 	if (secret == NULL) {
 		e->secret = e->line + strlen(e->line);
 		return;
 	}
 	secret++;
 	end = strchr(secret, ':');
-	if (end != NULL)
+	if (end != NULL) {
 		*end = '\0';
+		e->rest = end + 1;
+	}
 	if (secret[0] == '{' && (close = strchr(secret, '}')) != NULL) {
 		e->scheme = scheme_parse(secret + 1, (size_t)(close - secret - 1));
 		secret = close + 1;
@@ -267,6 +272,8 @@ auth_check_password(const char *passwd_path, const char *user,
                     const char *password)
 {
 	struct entry e;
+	if (auth_remote_active())
+		return auth_remote_password(user, password);
 	enum auth_result r = passwd_lookup(passwd_path, user, &e);
 	bool ok = false;
 
@@ -372,6 +379,8 @@ enum auth_result
 auth_check_apop(const char *passwd_path, const char *user,
                 const char *timestamp, const char *digest_hex)
 {
+	if (auth_remote_active())
+		return auth_remote_apop(user, timestamp, digest_hex, false);
 	return check_shared_secret(passwd_path, user, timestamp, digest_hex,
 	                           apop_digest, NULL);
 }
@@ -381,6 +390,8 @@ auth_check_apop_mapped(const char *passwd_path, const char *user,
                        const char *timestamp, const char *digest_hex,
                        auth_secret_map map)
 {
+	if (auth_remote_active())
+		return auth_remote_apop(user, timestamp, digest_hex, map != NULL);
 	return check_shared_secret(passwd_path, user, timestamp, digest_hex,
 	                           apop_digest, map);
 }
@@ -389,6 +400,8 @@ enum auth_result
 auth_check_cram_md5(const char *passwd_path, const char *user,
                     const char *challenge, const char *digest_hex)
 {
+	if (auth_remote_active())
+		return auth_remote_cram(user, challenge, digest_hex);
 	return check_shared_secret(passwd_path, user, challenge, digest_hex,
 	                           cram_md5_digest, NULL);
 }
@@ -397,9 +410,52 @@ enum auth_result
 auth_user_exists(const char *passwd_path, const char *user)
 {
 	struct entry e;
+	if (auth_remote_active())
+		return auth_remote_exists(user);
 	enum auth_result r = passwd_lookup(passwd_path, user, &e);
 
 	if (r == AUTH_OK)
 		auth_wipe(&e, sizeof e);
+	return r;
+}
+
+enum auth_result
+auth_check_rpop(const char *passwd_path, const char *user)
+{
+	if (auth_remote_active())
+		return auth_remote_rpop(user);
+	return auth_user_exists(passwd_path, user);
+}
+
+/* Strict decimal, as Dovecot writes uid and gid fields. */
+static bool
+parse_id(const char *s, size_t len, unsigned long *v_r)
+{
+	unsigned long v = 0;
+	if (len == 0 || len > 9)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	*v_r = v;
+	return true;
+}
+
+enum auth_result
+auth_user_ids(const char *passwd_path, const char *user,
+              unsigned long *uid_r, unsigned long *gid_r)
+{
+	struct entry e;
+	enum auth_result r = passwd_lookup(passwd_path, user, &e);
+	if (r != AUTH_OK)
+		return r;
+	const char *uid = e.rest, *gid = uid ? strchr(uid, ':') : NULL;
+	const char *end = gid ? strchr(gid + 1, ':') : NULL;
+	if (!gid || !parse_id(uid, (size_t)(gid - uid), uid_r)
+	    || !parse_id(gid + 1, end ? (size_t)(end - gid - 1) : strlen(gid + 1), gid_r))
+		r = AUTH_FAIL;
+	auth_wipe(&e, sizeof e);
 	return r;
 }

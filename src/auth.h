@@ -54,6 +54,17 @@ enum auth_result auth_check_cram_md5(const char *passwd_path,
 /* Whether USER has an entry (deliver: exit 67 when not). */
 enum auth_result auth_user_exists(const char *passwd_path, const char *user);
 
+/* RPOP (RFC 1081): whether USER may log in on the strength of the
+ * client's host alone; the caller has checked rpop_trusted, and a monitor
+ * checks it again itself (privsep.h). */
+enum auth_result auth_check_rpop(const char *passwd_path, const char *user);
+
+/* The uid and gid fields (third and fourth, as in Dovecot's passwd-file)
+ * of USER's line: AUTH_OK with both when both are decimal numbers,
+ * AUTH_FAIL when the user or either field is missing. */
+enum auth_result auth_user_ids(const char *passwd_path, const char *user,
+                               unsigned long *uid_r, unsigned long *gid_r);
+
 /* Constant-time comparison of two NUL-terminated strings. */
 bool auth_equal(const char *a, const char *b);
 

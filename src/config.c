@@ -303,6 +303,21 @@ set_facility(int *dst, const char *v, const char **why)
 	return false;
 }
 
+/* A system account name as useradd accepts it. */
+static bool
+set_account(char *dst, size_t dstsz, const char *v, const char **why)
+{
+	size_t n = strlen(v);
+	if (n == 0 || n >= dstsz || v[0] == '-'
+	    || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                 "0123456789._-") != n) {
+		*why = "must be the name of a system account";
+		return false;
+	}
+	memcpy(dst, v, n + 1);
+	return true;
+}
+
 static bool
 apply(struct config *c, const char *key, const char *v, const char **why)
 {
@@ -401,6 +416,12 @@ apply(struct config *c, const char *key, const char *v, const char **why)
 		return set_facility(&c->syslog_facility, v, why);
 	if (!strcmp(key, "syslog_socket"))
 		return set_path(c->syslog_socket, sizeof(c->syslog_socket), v, why);
+	if (!strcmp(key, "user"))
+		return set_account(c->user, sizeof(c->user), v, why);
+	if (!strcmp(key, "mail_user"))
+		return set_account(c->mail_user, sizeof(c->mail_user), v, why);
+	if (!strcmp(key, "chroot"))
+		return set_path(c->chroot, sizeof(c->chroot), v, why);
 	*why = "unknown key";
 	return false;
 }

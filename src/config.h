@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "params.h"
 #include "spool.h"
@@ -39,6 +40,17 @@ struct net_prefix {
 };
 
 #define MAX_RPOP_TRUSTED 32       /* rpop_trusted blocks; a config limit */
+
+/* The accounts a root daemon uses (src/privsep.h), resolved once at
+ * start-up by privsep_setup from the user, mail_user and chroot keys. */
+struct privsep_ids {
+	bool active;                  /* started as root: split every connection */
+	uid_t user_uid;               /* the protocol process (`user`) */
+	gid_t user_gid;
+	bool have_mail_user;          /* `mail_user` */
+	uid_t mail_uid;
+	gid_t mail_gid;
+};
 
 struct config {
 	char path[PATH_MAX];          /* the file it came from, or "(demo)" */
@@ -71,6 +83,11 @@ struct config {
 	/* The protocol trace (src/trace.h). */
 	char trace[PATH_MAX];         /* "" off, "stderr", or a folder */
 	bool trace_bodies;            /* message data in full, not summarised */
+	/* Privilege separation (docs/privileges.md). */
+	char user[64];                /* protocol process account; "" = nobody */
+	char mail_user[64];           /* account for users without their own */
+	char chroot[PATH_MAX];        /* protocol process root, "" = none */
+	struct privsep_ids ids;       /* resolved by privsep_setup */
 };
 
 /* Fills C with the defaults. */

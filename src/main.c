@@ -11,6 +11,7 @@
 #include "config.h"
 #include "deliver.h"
 #include "demo.h"
+#include "privsep.h"
 #include "fetch.h"
 #include "log.h"
 #include "server.h"
@@ -96,6 +97,10 @@ cmd_serve(int argc, char **argv)
 		cfg.trace_bodies = !strcmp(trace, "--trace=full");
 	}
 	log_setup(&cfg);
+	if (!privsep_setup(&cfg, err, sizeof(err))) {
+		log_warn("%s", err);
+		return EXIT_CONFIG;
+	}
 	return inetd ? server_inetd(&cfg, proto) : server_run(&cfg);
 }
 

@@ -20,9 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "log.h"
 #include "netio.h"
-#include "proxy.h"
 #include "session.h"
 #include "socketact.h"
 
@@ -70,39 +70,6 @@ set_handler(int sig, void (*fn)(int))
 	sigaction(sig, &sa, NULL);
 }
 
-/* The client's address without its port: the unit of the per-host limit. */
-static void
-format_host(const struct sockaddr *sa, char *buf, size_t bufsz)
-{
-	snprintf(buf, bufsz, "?");
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-		          buf, (socklen_t)bufsz);
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-		          buf, (socklen_t)bufsz);
-}
-
-static void
-format_addr(const struct sockaddr *sa, char *buf, size_t bufsz)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *v4 = (const void *)sa;
-		inet_ntop(AF_INET, &v4->sin_addr, host, sizeof(host));
-		port = ntohs(v4->sin_port);
-		snprintf(buf, bufsz, "%s:%u", host, port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *v6 = (const void *)sa;
-		inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof(host));
-		port = ntohs(v6->sin6_port);
-		snprintf(buf, bufsz, "[%s]:%u", host, port);
-	} else {
-		snprintf(buf, bufsz, "local");
-	}
-}
-
 /* Say where we really listen: port 0 in the config picks a free port,
  * which the tests read from this line. */
 static void
@@ -113,7 +80,7 @@ log_listening(const struct listener *l)
 	char where[80];
 	memset(&ss, 0, sizeof(ss));
 	getsockname(l->fd, (struct sockaddr *)&ss, &sl);
-	format_addr((struct sockaddr *)&ss, where, sizeof(where));
+	addr_format((struct sockaddr *)&ss, where, sizeof(where));
 	log_info("listening %s %s%s", l->proto == PROTO_POP3 ? "pop3" : "pop2", where,
 	         l->proxy ? " proxy" : "");
 }
@@ -145,39 +112,13 @@ open_listener(const struct listen_addr *a)
 	return fd;
 }
 
-/*
- * On a proxy listener: the real client, from the balancer's PROXY header,
- * replaces PEER (kept for LOCAL and UNKNOWN headers: the balancer's own
- * health checks).  False if the header is missing or malformed: the
- * connection is then closed without a word, as the spec asks.
- */
-static bool
-proxy_peer(int conn, struct sockaddr_storage *peer)
-{
-	char via[80], client[80];
-	struct sockaddr_storage real;
-	const char *why;
-	format_addr((struct sockaddr *)peer, via, sizeof(via));
-	if (!proxy_read(conn, PROXY_TIMEOUT_MS, &real, &why)) {
-		log_warn("PROXY header from %s: %s; closed", via, why);
-		return false;
-	}
-	if (real.ss_family == AF_UNSPEC) {
-		log_info("PROXY header from %s names no client: serving it as itself", via);
-		return true;
-	}
-	format_addr((struct sockaddr *)&real, client, sizeof(client));
-	log_info("PROXY: client %s via %s", client, via);
-	*peer = real;
-	return true;
-}
-
 /* Child side of an accepted connection; never returns. */
 static void
 run_child(const struct config *cfg, const struct listener *ls, size_t nls, int conn,
-          const struct listener *l, struct sockaddr_storage *peer)
+          const struct listener *l, const struct sockaddr_storage *peer)
 {
-	char peer_text[80];
+	struct session_conn c = { .rfd = conn, .wfd = conn, .addr = *peer,
+	                          .proxy = l->proxy };
 	for (size_t i = 0; i < nls; i++)
 		close(ls[i].fd);
 	close(sig_pipe[0]);
@@ -187,10 +128,8 @@ run_child(const struct config *cfg, const struct listener *ls, size_t nls, int c
 	set_handler(SIGINT, on_child_term);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
-	if (l->proxy && !proxy_peer(conn, peer))
-		_exit(0);
-	format_addr((struct sockaddr *)peer, peer_text, sizeof(peer_text));
-	session_run(cfg, l->proto, conn, conn, peer_text);
+	addr_format((const struct sockaddr *)peer, c.peer, sizeof(c.peer));
+	session_run(cfg, l->proto, &c);
 	close(conn);
 	_exit(0);
 }
@@ -256,7 +195,7 @@ accept_one(const struct config *cfg, const struct listener *ls, size_t nls, size
 		return;
 	}
 	char host[INET6_ADDRSTRLEN];
-	format_host((struct sockaddr *)&peer, host, sizeof(host));
+	addr_format_host((struct sockaddr *)&peer, host, sizeof(host));
 	if (!admit(cfg, ch, host, &ls[i], conn)) {
 		close(conn);
 		return;
@@ -364,6 +303,10 @@ server_run(const struct config *cfg)
 	set_handler(SIGCHLD, on_parent_signal);
 	signal(SIGPIPE, SIG_IGN);
 	log_info("postoffice ready (config %s)", cfg->path);
+	if (cfg->ids.active)
+		log_info("privilege separation: protocol processes run as %s%s%s",
+		         cfg->user[0] ? cfg->user : "nobody",
+		         cfg->chroot[0] ? " in " : "", cfg->chroot);
 
 	while (!stop_flag) {
 		for (size_t i = 0; i < n; i++)
@@ -396,15 +339,17 @@ server_run(const struct config *cfg)
 int
 server_inetd(const struct config *cfg, enum proto_kind proto)
 {
-	struct sockaddr_storage peer;
-	socklen_t pl = sizeof(peer);
-	char peer_text[80] = "stdin";
+	struct session_conn c = { .rfd = 0, .wfd = 1 };
+	socklen_t pl = sizeof(c.addr);
 
-	if (getpeername(0, (struct sockaddr *)&peer, &pl) == 0)
-		format_addr((struct sockaddr *)&peer, peer_text, sizeof(peer_text));
+	snprintf(c.peer, sizeof(c.peer), "stdin");
+	if (getpeername(0, (struct sockaddr *)&c.addr, &pl) == 0)
+		addr_format((struct sockaddr *)&c.addr, c.peer, sizeof(c.peer));
+	else
+		c.addr.ss_family = AF_UNSPEC;
 	set_handler(SIGTERM, on_child_term);
 	set_handler(SIGINT, on_child_term);
 	signal(SIGPIPE, SIG_IGN);
-	session_run(cfg, proto, 0, 1, peer_text);
+	session_run(cfg, proto, &c);
 	return 0;
 }

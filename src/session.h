@@ -6,7 +6,9 @@
 #ifndef SESSION_H
 #define SESSION_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "config.h"
 #include "netio.h"
@@ -27,9 +29,19 @@ struct session_env {
 	struct session_stats stats;
 };
 
-/* Serves one connection on (rfd, wfd) and logs its end; never exits. */
-void session_run(const struct config *cfg, enum proto_kind proto, int rfd,
-                 int wfd, const char *peer);
+/* One connection as the daemon or inetd hands it over. */
+struct session_conn {
+	int rfd, wfd;
+	struct sockaddr_storage addr; /* the client as accepted; AF_UNSPEC: unknown */
+	char peer[80];                /* the client for logs: "192.0.2.7:1234", "stdin" */
+	bool proxy;                   /* a PROXY header (src/proxy.h) comes first */
+};
+
+/* Serves connection C and logs its end; never exits.  Splits it first
+ * when the daemon runs as root (src/privsep.h), so nothing read from the
+ * client is ever parsed as root, not even a PROXY header. */
+void session_run(const struct config *cfg, enum proto_kind proto,
+                 const struct session_conn *c);
 
 /* Front-ends (proto/). */
 void pop3_serve(struct netio *io, struct session_env *env);

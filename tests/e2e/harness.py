@@ -102,11 +102,23 @@ class Server:
     def mailbox_path(self, user):
         return os.path.join(self.mail, user)
 
-    def start(self):
+    def start(self, run_as=None):
+        """RUN_AS: (uid, gid) to start the daemon as an ordinary user
+        (the test must be root); its folder is handed to that user."""
+        become = None
+        if run_as:
+            for top, dirs, files in os.walk(self.dir):
+                for name in [top] + [os.path.join(top, n) for n in dirs + files]:
+                    os.chown(name, *run_as)
+
+            def become():
+                os.setgroups([])
+                os.setgid(run_as[1])
+                os.setuid(run_as[0])
         self.proc = subprocess.Popen(
             [BINARY, "serve", "-c", self.config],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE)
+            stderr=subprocess.PIPE, preexec_fn=become)
         ports = {}
         deadline = time.time() + 10
         buf = b""
@@ -263,3 +275,19 @@ def unstuff(block):
     for line in block.split(b"\r\n"):
         out.append(line[1:] if line.startswith(b".") else line)
     return b"\r\n".join(out)
+
+
+def children(pid):
+    """Processes whose parent is PID."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            out.append(int(entry))
+    return out

@@ -17,7 +17,7 @@ import unittest
 
 from fixtures import (PASSWORD, USER, big_message, mailbox_snapshot, message, raw_login,
                       read_multiline, server_with, wire_form)
-from harness import Conn, unstuff
+from harness import Conn, children, unstuff
 from test_pop3_robustness import login_retry
 
 M1 = message(b"one", b"First.\n")
@@ -354,22 +354,6 @@ class BigTransfers(unittest.TestCase):
             self.assertEqual(mailbox_snapshot(s), before)
         finally:
             s.cleanup()
-
-
-def children(pid):
-    """Processes whose parent is PID."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            out.append(int(entry))
-    return out
 
 
 class SilentFlood(unittest.TestCase):

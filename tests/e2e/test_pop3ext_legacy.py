@@ -4,6 +4,7 @@ fake sendmail (tests/data/fake-sendmail) and when not configured, XTND
 XLST and EUIDL refused, TOP with 0 and with more lines than the body.
 """
 import os
+import pwd
 import tempfile
 import unittest
 
@@ -89,6 +90,11 @@ class XtndXmit(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="po-xmit-")
         self.out = os.path.join(self.tmp, "sent")
+        if os.geteuid() == 0:
+            # Started as root, the command runs as the protocol process's
+            # account, nobody by default (docs/privileges.md).
+            nobody = pwd.getpwnam("nobody")
+            os.chown(self.tmp, nobody.pw_uid, nobody.pw_gid)
 
     def tearDown(self):
         for name in os.listdir(self.tmp):

@@ -84,7 +84,9 @@ fuzz_session(enum proto_kind proto, const uint8_t *data, size_t size)
 	int out = open("/dev/null", O_WRONLY);
 	if (out < 0)
 		abort();
-	session_run(c, proto, in[0], out, "fuzz");
+	struct session_conn conn = { .rfd = in[0], .wfd = out, .peer = "fuzz" };
+	conn.addr.ss_family = AF_UNSPEC;
+	session_run(c, proto, &conn);
 	close(in[0]);
 	close(out);
 }

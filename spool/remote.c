@@ -1,0 +1,193 @@
+/*
+ * The remote backend (remote.h).  The message format is privsep.h's.
+ * Every reply is checked as if it could be wrong: a listing that does not
+ * parse, a uid that is not a valid uid or a message whose length
+ * disagrees with its size is SPOOL_ETEMP or SPOOL_ECHANGED, never a crash.
+ * sp->fd holds the channel, which this backend never closes: it belongs
+ * to the process.
+ */
+#include "remote.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "ipc.h"
+#include "privsep.h"
+
+static const struct spool_backend remote_backend;
+
+/* Reads the one reply of TYPE into a fresh buffer; false on any error. */
+static bool
+recv_reply(int fd, unsigned type, unsigned char **buf_r, size_t *len_r)
+{
+	unsigned rtype;
+	size_t len;
+	if (ipc_recv_head(fd, &rtype, &len, PRIVSEP_REPLY_MAX) != 1 || rtype != type)
+		return false;
+	unsigned char *buf = malloc(len ? len : 1);
+	if (!buf || !ipc_recv_body(fd, buf, len)) {
+		free(buf);
+		return false;
+	}
+	*buf_r = buf;
+	*len_r = len;
+	return true;
+}
+
+static enum spool_err
+err_code(uint64_t v)
+{
+	return v <= SPOOL_EINVAL ? (enum spool_err)v : SPOOL_ETEMP;
+}
+
+/* Fills SP from a PS_LISTING payload. */
+static enum spool_err
+parse_listing(struct spool *sp, struct ipc_in *in)
+{
+	uint64_t count = ipc_get_u64(in);
+	if (in->bad || count > in->len)
+		return SPOOL_ETEMP;
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t size = ipc_get_u64(in);
+		const char *uid = ipc_get_str(in, UID_MAX);
+		const char *env = ipc_get_str(in, in->len);
+		if (in->bad || !spool_uid_valid((const unsigned char *)uid, strlen(uid)))
+			return SPOOL_ETEMP;
+		struct spool_msg *m = spool_msg_add(sp);
+		if (!m || !(m->envelope = strdup(env)))
+			return SPOOL_ETEMP;
+		m->size = size;
+		memcpy(m->uid, uid, strlen(uid) + 1);
+	}
+	return in->pos == in->len ? SPOOL_OK : SPOOL_ETEMP;
+}
+
+enum spool_err
+spool_remote_open(int channel, const char *user, const char *folder,
+                  struct spool **sp_r)
+{
+	struct ipc_out o;
+	unsigned char *buf;
+	size_t len;
+
+	*sp_r = NULL;
+	ipc_out_init(&o);
+	ipc_put_str(&o, user ? user : "");
+	ipc_put_u64(&o, folder != NULL);
+	ipc_put_str(&o, folder ? folder : "");
+	bool sent = ipc_send(channel, PS_OPEN, &o, NULL, 0);
+	ipc_out_free(&o);
+	if (!sent || !recv_reply(channel, PS_LISTING, &buf, &len))
+		return SPOOL_ETEMP;
+
+	struct ipc_in in;
+	ipc_in_init(&in, buf, len);
+	enum spool_err e = err_code(ipc_get_u64(&in));
+	struct spool *sp = NULL;
+	if (in.bad)
+		e = SPOOL_ETEMP;
+	if (e == SPOOL_OK) {
+		sp = calloc(1, sizeof *sp);
+		if (sp && (sp->path = strdup(folder ? folder : ""))) {
+			sp->be = &remote_backend;
+			sp->fd = channel;
+			e = parse_listing(sp, &in);
+		} else {
+			e = SPOOL_ETEMP;
+		}
+	}
+	free(buf);
+	if (e != SPOOL_OK) {
+		if (sp && sp->path)
+			spool_close(sp); /* tells the monitor to let go too */
+		else
+			free(sp);
+		return e;
+	}
+	*sp_r = sp;
+	return SPOOL_OK;
+}
+
+static enum spool_err
+remote_read(struct spool *sp, size_t idx, const unsigned char **data_r,
+            size_t *len_r)
+{
+	struct ipc_out o;
+	unsigned rtype;
+	size_t len;
+	unsigned char head[8];
+
+	ipc_out_init(&o);
+	ipc_put_u64(&o, idx);
+	bool sent = ipc_send(sp->fd, PS_READ, &o, NULL, 0);
+	ipc_out_free(&o);
+	if (!sent || ipc_recv_head(sp->fd, &rtype, &len, PRIVSEP_REPLY_MAX) != 1
+	    || rtype != PS_DATA || len < sizeof(head)
+	    || !ipc_recv_body(sp->fd, head, sizeof(head)))
+		return SPOOL_ETEMP;
+	len -= sizeof(head);
+	if (!spool_buf_reserve(sp, len) || !ipc_recv_body(sp->fd, sp->buf, len))
+		return SPOOL_ETEMP; /* the channel is out of step: unusable */
+	struct ipc_in in;
+	ipc_in_init(&in, head, sizeof(head));
+	enum spool_err e = err_code(ipc_get_u64(&in));
+	if (e != SPOOL_OK)
+		return e;
+	/* The monitor's backend has checked the bytes against the size it
+	 * listed (mbox_read, maildir_read); a second pass here would only
+	 * slow every RETR down. */
+	*data_r = sp->buf;
+	*len_r = len;
+	return SPOOL_OK;
+}
+
+/* Sends TYPE with OUT and reads the PS_RESULT. */
+static enum spool_err
+ask(int fd, unsigned type, struct ipc_out *out)
+{
+	unsigned char *buf;
+	size_t len;
+	bool sent = ipc_send(fd, type, out, NULL, 0);
+	if (!sent || !recv_reply(fd, PS_RESULT, &buf, &len))
+		return SPOOL_ETEMP;
+	struct ipc_in in;
+	ipc_in_init(&in, buf, len);
+	enum spool_err e = err_code(ipc_get_u64(&in));
+	if (in.bad)
+		e = SPOOL_ETEMP;
+	free(buf);
+	return e;
+}
+
+static enum spool_err
+remote_commit(struct spool *sp)
+{
+	struct ipc_out o;
+	ipc_out_init(&o);
+	for (size_t i = 0; i < sp->count; i++) {
+		unsigned char d = sp->msgs[i].deleted;
+		ipc_put_bytes(&o, &d, 1);
+	}
+	enum spool_err e = ask(sp->fd, PS_COMMIT, &o);
+	ipc_out_free(&o);
+	return e;
+}
+
+/* Also after a commit: the monitor has closed then, and answers anyway,
+ * so the maildrop is let go before spool_close returns. */
+static void
+remote_close(struct spool *sp)
+{
+	(void)ask(sp->fd, PS_CLOSE, NULL);
+	sp->fd = -1;
+}
+
+static const struct spool_backend remote_backend = {
+	.name = "remote",
+	.read = remote_read,
+	.commit = remote_commit,
+	.close = remote_close,
+	/* no open (spool_remote_open does it) and no deliver: delivery is
+	 * never done by a protocol process */
+};

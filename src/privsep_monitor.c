@@ -1,0 +1,283 @@
+/*
+ * The monitor (privsep.h): one request, one reply, until the protocol
+ * process closes the channel.  Everything a request carries is untrusted:
+ * lengths are bounded by ipc.c, strings by USER_MAX and the like, message
+ * indexes by the open maildrop, and a maildrop is opened only for the
+ * user whose credentials this monitor itself checked.
+ */
+#include "privsep.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "auth.h"
+#include "ipc.h"
+#include "log.h"
+#include "params.h"
+#include "spool.h"
+#include "utf8.h"
+
+/* Folder names longer than this are refused before the mailbox layer
+ * looks (it refuses anything over NAME_MAX anyway). */
+#define FOLDER_ARG_MAX 1024
+
+struct monitor {
+	const struct config *cfg;
+	const struct privsep_ids *ids;
+	int ch;
+	const struct sockaddr_storage *peer;
+	struct spool_where where;
+	char authed[USER_MAX + 1];   /* last user whose login this monitor passed */
+	bool switched;               /* runs as that user's account for good */
+	unsigned failures;
+	struct spool *sp;            /* the open maildrop, or NULL */
+};
+
+static bool
+reply_code(struct monitor *m, unsigned type, uint64_t code)
+{
+	struct ipc_out o;
+	ipc_out_init(&o);
+	ipc_put_u64(&o, code);
+	bool ok = ipc_send(m->ch, type, &o, NULL, 0);
+	ipc_out_free(&o);
+	return ok;
+}
+
+/* Records the outcome of a credential check for USER and answers it.
+ * After a maildrop was opened this process is no longer root and no
+ * second login exists in any of the protocols, so none is accepted. */
+static bool
+auth_reply(struct monitor *m, const char *user, enum auth_result r)
+{
+	if (r == AUTH_OK)
+		snprintf(m->authed, sizeof(m->authed), "%s", user);
+	else if (r == AUTH_FAIL)
+		m->failures++;
+	return reply_code(m, PS_RESULT, r);
+}
+
+/* Whether another check may be made: the protocol process stops at
+ * MAX_AUTH_FAILURES, so one that goes on is not to be believed. */
+static bool
+may_check(const struct monitor *m)
+{
+	return !m->switched && m->failures < MAX_AUTH_FAILURES;
+}
+
+/* RPOP trusts the client's host: this process checks it itself, from
+ * the address the connection was accepted from (privsep.h). */
+static bool
+rpop_trusted(const struct monitor *m)
+{
+	const struct sockaddr_storage *ss = m->peer;
+	const unsigned char *addr;
+	unsigned port;
+	if (!ss)
+		return false;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *v4 = (const void *)ss;
+		addr = (const unsigned char *)&v4->sin_addr;
+		port = ntohs(v4->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *v6 = (const void *)ss;
+		addr = (const unsigned char *)&v6->sin6_addr;
+		port = ntohs(v6->sin6_port);
+	} else {
+		return false;
+	}
+	if (port >= 1024)
+		return false;
+	for (size_t i = 0; i < m->cfg->nrpop_trusted; i++)
+		if (config_prefix_contains(&m->cfg->rpop_trusted[i], ss->ss_family, addr))
+			return true;
+	return false;
+}
+
+static bool
+on_auth(struct monitor *m, unsigned type, struct ipc_in *in)
+{
+	const char *user = ipc_get_str(in, USER_MAX);
+	const char *passwd = m->cfg->passwd;
+	enum auth_result r = AUTH_FAIL;
+	if (type == PS_AUTH_PASS) {
+		const char *pw = ipc_get_str(in, in->len);
+		if (!in->bad && may_check(m))
+			r = auth_check_password(passwd, user, pw);
+	} else if (type == PS_AUTH_APOP || type == PS_AUTH_CRAM) {
+		const char *text = ipc_get_str(in, in->len);
+		const char *digest = ipc_get_str(in, 64);
+		bool mapped = type == PS_AUTH_APOP && ipc_get_u64(in) != 0;
+		if (!in->bad && may_check(m))
+			r = type == PS_AUTH_CRAM
+			  ? auth_check_cram_md5(passwd, user, text, digest)
+			  : auth_check_apop_mapped(passwd, user, text, digest,
+			                           mapped ? utf8_saslprep : NULL);
+	} else if (type == PS_AUTH_RPOP) {
+		if (!in->bad && may_check(m) && rpop_trusted(m))
+			r = auth_user_exists(passwd, user);
+		else if (!in->bad)
+			log_warn("RPOP for %s refused: the client's host is not trusted", user);
+	} else if (!in->bad) { /* PS_USER_EXISTS: no login */
+		return reply_code(m, PS_RESULT, auth_user_exists(passwd, user));
+	}
+	bool ok = auth_reply(m, user, r);
+	auth_wipe((void *)(uintptr_t)in->p, in->len); /* the password */
+	return ok;
+}
+
+/* Opens the maildrop as the login's account; the first success makes
+ * that account this process's own for good. */
+static enum spool_err
+open_as_user(struct monitor *m, const char *user, const char *folder)
+{
+	struct privsep_id id;
+	if (m->switched)
+		return spool_open(&m->where, user, folder, &m->sp);
+	if (!privsep_ident_resolve(m->cfg, m->ids, user, &id))
+		return SPOOL_EPERM;
+	if (!privsep_ident_try(&id))
+		return SPOOL_ETEMP;
+	enum spool_err e = spool_open(&m->where, user, folder, &m->sp);
+	if (e != SPOOL_OK) {
+		if (!privsep_ident_undo()) {
+			log_warn("monitor cannot return to root; ending the session");
+			exit(1);
+		}
+		return e;
+	}
+	if (!privsep_ident_become(&id)) {
+		spool_close(m->sp);
+		m->sp = NULL;
+		exit(1); /* half-switched: no safe way on */
+	}
+	m->switched = true;
+	log_info("mail of %s served as uid %ld (%s)%s", user, (long)id.uid, id.source,
+	         id.uid == 0 ? "; set mail_user or chown it to drop root" : "");
+	return SPOOL_OK;
+}
+
+static bool
+send_listing(struct monitor *m)
+{
+	struct ipc_out o;
+	size_t n = spool_count(m->sp);
+	ipc_out_init(&o);
+	ipc_put_u64(&o, SPOOL_OK);
+	ipc_put_u64(&o, n);
+	for (size_t i = 0; i < n; i++) {
+		const char *env = spool_envelope(m->sp, i);
+		ipc_put_u64(&o, spool_size(m->sp, i));
+		ipc_put_str(&o, spool_uid(m->sp, i));
+		ipc_put_str(&o, env ? env : "");
+	}
+	bool ok = ipc_send(m->ch, PS_LISTING, &o, NULL, 0);
+	ipc_out_free(&o);
+	return ok;
+}
+
+static bool
+on_open(struct monitor *m, struct ipc_in *in)
+{
+	const char *user = ipc_get_str(in, USER_MAX);
+	bool has_folder = ipc_get_u64(in) != 0;
+	const char *folder = ipc_get_str(in, FOLDER_ARG_MAX);
+	enum spool_err e = SPOOL_EPERM;
+	if (in->bad || !m->authed[0] || strcmp(user, m->authed) != 0 || m->sp)
+		log_warn("maildrop open refused: not the logged-in user");
+	else
+		e = open_as_user(m, user, has_folder ? folder : NULL);
+	if (e != SPOOL_OK)
+		return reply_code(m, PS_LISTING, e);
+	return send_listing(m);
+}
+
+static bool
+on_read(struct monitor *m, struct ipc_in *in)
+{
+	uint64_t idx = ipc_get_u64(in);
+	const unsigned char *data = NULL;
+	size_t len = 0;
+	enum spool_err e = SPOOL_EINVAL;
+	if (!in->bad && m->sp && idx < spool_count(m->sp))
+		e = spool_read(m->sp, (size_t)idx, &data, &len);
+	struct ipc_out o;
+	ipc_out_init(&o);
+	ipc_put_u64(&o, e);
+	bool ok = ipc_send(m->ch, PS_DATA, &o, e == SPOOL_OK ? data : NULL,
+	                   e == SPOOL_OK ? len : 0);
+	ipc_out_free(&o);
+	return ok;
+}
+
+static bool
+on_commit(struct monitor *m, struct ipc_in *in)
+{
+	if (!m->sp || in->len != spool_count(m->sp))
+		return reply_code(m, PS_RESULT, SPOOL_EINVAL);
+	for (size_t i = 0; i < in->len; i++)
+		spool_set_deleted(m->sp, i, in->p[i] != 0);
+	enum spool_err e = spool_commit(m->sp);
+	m->sp = NULL;
+	return reply_code(m, PS_RESULT, e);
+}
+
+static bool
+handle(struct monitor *m, unsigned type, struct ipc_in *in)
+{
+	switch (type) {
+	case PS_AUTH_PASS:
+	case PS_AUTH_APOP:
+	case PS_AUTH_CRAM:
+	case PS_AUTH_RPOP:
+	case PS_USER_EXISTS:
+		return on_auth(m, type, in);
+	case PS_OPEN:
+		return on_open(m, in);
+	case PS_READ:
+		return on_read(m, in);
+	case PS_COMMIT:
+		return on_commit(m, in);
+	case PS_CLOSE:
+		spool_close(m->sp);
+		m->sp = NULL;
+		return reply_code(m, PS_RESULT, SPOOL_OK);
+	default:
+		log_warn("protocol process sent an unknown request %u", type);
+		return false;
+	}
+}
+
+void
+privsep_monitor(const struct config *cfg, const struct privsep_ids *ids,
+                int channel, const struct sockaddr_storage *peer)
+{
+	struct monitor m = { .cfg = cfg, .ids = ids, .ch = channel, .peer = peer };
+	m.where = config_where(cfg);
+	for (;;) {
+		unsigned type;
+		size_t len;
+		int r = ipc_recv_head(channel, &type, &len, PRIVSEP_REQUEST_MAX);
+		if (r == 0)
+			break;
+		unsigned char *buf = r > 0 ? malloc(len ? len : 1) : NULL;
+		if (!buf || !ipc_recv_body(channel, buf, len)) {
+			if (r < 0)
+				log_warn("protocol process sent a malformed request");
+			free(buf);
+			break;
+		}
+		struct ipc_in in;
+		ipc_in_init(&in, buf, len);
+		bool ok = handle(&m, type, &in);
+		free(buf);
+		if (!ok)
+			break;
+	}
+	/* The protocol process is gone (or misbehaved): nothing it marked is
+	 * deleted without its explicit commit. */
+	spool_close(m.sp);
+}

@@ -1,0 +1,336 @@
+/*
+ * The monitor (src/privsep_monitor.c) driven by a hostile protocol
+ * process: every request that a well-behaved one would never send must be
+ * refused, and a protocol process that vanishes deletes nothing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "auth.h"
+#include "config.h"
+#include "ipc.h"
+#include "log.h"
+#include "privsep.h"
+#include "spool.h"
+
+#define MSG1 "From a@example.org Mon Nov 23 10:00:00 2026\nSubject: one\n\nfirst\n\n"
+#define MSG2 "From b@example.org Mon Nov 23 10:00:01 2026\nSubject: two\n\nsecond\n"
+
+struct fx {
+	char dir[64];
+	char mbox[128];
+	struct config cfg;
+	struct sockaddr_storage peer;
+	int ch;
+	pid_t pid;
+};
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static char *
+read_file(const char *path)
+{
+	static char buf[4096];
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Starts a monitor; PEER_PORT 0 means no trusted peer address. */
+static void
+start(struct fx *f, unsigned peer_port)
+{
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&f->peer;
+	memset(&f->peer, 0, sizeof(f->peer));
+	v4->sin_family = AF_INET;
+	v4->sin_port = htons((uint16_t)peer_port);
+	v4->sin_addr.s_addr = htonl(0x7f000001);
+	f->pid = fork();
+	assert_true(f->pid >= 0);
+	if (f->pid == 0) {
+		close(sv[0]);
+		privsep_monitor(&f->cfg, &f->cfg.ids, sv[1], peer_port ? &f->peer : NULL);
+		_exit(0);
+	}
+	close(sv[1]);
+	f->ch = sv[0];
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char path[160];
+	snprintf(f->dir, sizeof(f->dir), "/tmp/po-monitor-XXXXXX");
+	if (!f || !mkdtemp(f->dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/mail", f->dir);
+	mkdir(path, 0700);
+	snprintf(f->mbox, sizeof(f->mbox), "%s/mail/alice", f->dir);
+	write_file(f->mbox, MSG1 MSG2);
+	config_defaults(&f->cfg);
+	snprintf(f->cfg.passwd, sizeof(f->cfg.passwd), "%s/passwd", f->dir);
+	write_file(f->cfg.passwd, "alice:{PLAIN}wonderland\nbob:{PLAIN}builder\n");
+	snprintf(f->cfg.mailbox, sizeof(f->cfg.mailbox), "%s/mail/%%u", f->dir);
+	assert_true(config_parse_prefix("127.0.0.0/8", &f->cfg.rpop_trusted[0]));
+	f->cfg.nrpop_trusted = 1;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+/* Ends the protocol side and returns the monitor's exit status. */
+static int
+finish(struct fx *f)
+{
+	int status;
+	close(f->ch);
+	assert_int_equal(waitpid(f->pid, &status, 0), f->pid);
+	return status;
+}
+
+static void
+send_req(struct fx *f, unsigned type, struct ipc_out *o)
+{
+	assert_true(ipc_send(f->ch, type, o, NULL, 0));
+	ipc_out_free(o);
+}
+
+/* Reads a reply of TYPE whose first field is a code; the rest is left
+ * in BUF (at *POS_R). */
+static uint64_t
+reply(struct fx *f, unsigned type, unsigned char *buf, size_t cap, size_t *len_r)
+{
+	unsigned t;
+	size_t len;
+	assert_int_equal(ipc_recv_head(f->ch, &t, &len, cap), 1);
+	assert_int_equal(t, type);
+	assert_true(ipc_recv_body(f->ch, buf, len));
+	struct ipc_in in;
+	ipc_in_init(&in, buf, len);
+	uint64_t code = ipc_get_u64(&in);
+	assert_false(in.bad);
+	if (len_r)
+		*len_r = len;
+	return code;
+}
+
+static uint64_t
+login(struct fx *f, const char *user, const char *pw)
+{
+	unsigned char buf[64];
+	struct ipc_out o;
+	ipc_out_init(&o);
+	ipc_put_str(&o, user);
+	ipc_put_str(&o, pw);
+	send_req(f, PS_AUTH_PASS, &o);
+	return reply(f, PS_RESULT, buf, sizeof(buf), NULL);
+}
+
+static uint64_t
+open_box(struct fx *f, const char *user, unsigned char *buf, size_t cap, size_t *len_r)
+{
+	struct ipc_out o;
+	ipc_out_init(&o);
+	ipc_put_str(&o, user);
+	ipc_put_u64(&o, 0);
+	ipc_put_str(&o, "");
+	send_req(f, PS_OPEN, &o);
+	return reply(f, PS_LISTING, buf, cap, len_r);
+}
+
+static void
+test_open_needs_this_monitors_login(void **state)
+{
+	struct fx *f = *state;
+	unsigned char buf[4096];
+	start(f, 0);
+	assert_int_equal(open_box(f, "alice", buf, sizeof(buf), NULL), SPOOL_EPERM);
+	assert_int_equal(login(f, "alice", "wrong"), AUTH_FAIL);
+	assert_int_equal(open_box(f, "alice", buf, sizeof(buf), NULL), SPOOL_EPERM);
+	assert_int_equal(login(f, "bob", "builder"), AUTH_OK);
+	assert_int_equal(open_box(f, "alice", buf, sizeof(buf), NULL), SPOOL_EPERM);
+	assert_int_equal(finish(f), 0);
+}
+
+static void
+test_listing_read_and_commit(void **state)
+{
+	struct fx *f = *state;
+	unsigned char buf[4096];
+	size_t len;
+	start(f, 0);
+	assert_int_equal(login(f, "alice", "wonderland"), AUTH_OK);
+	assert_int_equal(open_box(f, "alice", buf, sizeof(buf), &len), SPOOL_OK);
+	struct ipc_in in;
+	ipc_in_init(&in, buf, len);
+	(void)ipc_get_u64(&in);
+	assert_true(ipc_get_u64(&in) == 2);
+	uint64_t size = ipc_get_u64(&in);
+	assert_true(size == strlen("Subject: one\r\n\r\nfirst\r\n"));
+	assert_int_equal(strlen(ipc_get_str(&in, 70)), 32);
+	assert_string_equal(ipc_get_str(&in, 200), "From a@example.org Mon Nov 23 10:00:00 2026");
+	assert_false(in.bad);
+	/* A second open while one is open is refused. */
+	assert_int_equal(open_box(f, "alice", buf, sizeof(buf), NULL), SPOOL_EPERM);
+
+	struct ipc_out o;
+	ipc_out_init(&o);
+	ipc_put_u64(&o, 2); /* past the end */
+	send_req(f, PS_READ, &o);
+	assert_int_equal(reply(f, PS_DATA, buf, sizeof(buf), &len), SPOOL_EINVAL);
+	ipc_out_init(&o);
+	ipc_put_u64(&o, 1);
+	send_req(f, PS_READ, &o);
+	assert_int_equal(reply(f, PS_DATA, buf, sizeof(buf), &len), SPOOL_OK);
+	assert_int_equal(len, 8 + strlen("Subject: two\n\nsecond\n"));
+	assert_memory_equal(buf + 8, "Subject: two\n\nsecond\n", len - 8);
+
+	ipc_out_init(&o);
+	ipc_put_bytes(&o, "\1", 1); /* one flag for two messages */
+	send_req(f, PS_COMMIT, &o);
+	assert_int_equal(reply(f, PS_RESULT, buf, sizeof(buf), NULL), SPOOL_EINVAL);
+	ipc_out_init(&o);
+	ipc_put_bytes(&o, "\1\0", 2);
+	send_req(f, PS_COMMIT, &o);
+	assert_int_equal(reply(f, PS_RESULT, buf, sizeof(buf), NULL), SPOOL_OK);
+	assert_int_equal(finish(f), 0);
+	assert_string_equal(read_file(f->mbox), MSG2);
+}
+
+static void
+test_no_check_after_five_failures(void **state)
+{
+	struct fx *f = *state;
+	start(f, 0);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(login(f, "alice", "guess"), AUTH_FAIL);
+	assert_int_equal(login(f, "alice", "wonderland"), AUTH_FAIL);
+	assert_int_equal(finish(f), 0);
+}
+
+static void
+test_rpop_decided_from_the_accepted_address(void **state)
+{
+	struct fx *f = *state;
+	unsigned char buf[64];
+	struct ipc_out o;
+
+	start(f, 0); /* behind a balancer, or unknown: never */
+	ipc_out_init(&o);
+	ipc_put_str(&o, "alice");
+	send_req(f, PS_AUTH_RPOP, &o);
+	assert_int_equal(reply(f, PS_RESULT, buf, sizeof(buf), NULL), AUTH_FAIL);
+	finish(f);
+
+	start(f, 40000); /* not a privileged port */
+	ipc_out_init(&o);
+	ipc_put_str(&o, "alice");
+	send_req(f, PS_AUTH_RPOP, &o);
+	assert_int_equal(reply(f, PS_RESULT, buf, sizeof(buf), NULL), AUTH_FAIL);
+	finish(f);
+
+	start(f, 1023);
+	ipc_out_init(&o);
+	ipc_put_str(&o, "alice");
+	send_req(f, PS_AUTH_RPOP, &o);
+	assert_int_equal(reply(f, PS_RESULT, buf, sizeof(buf), NULL), AUTH_OK);
+	finish(f);
+}
+
+static void
+test_vanished_protocol_process_deletes_nothing(void **state)
+{
+	struct fx *f = *state;
+	unsigned char buf[4096];
+	start(f, 0);
+	assert_int_equal(login(f, "alice", "wonderland"), AUTH_OK);
+	assert_int_equal(open_box(f, "alice", buf, sizeof(buf), NULL), SPOOL_OK);
+	assert_int_equal(finish(f), 0);
+	assert_string_equal(read_file(f->mbox), MSG1 MSG2);
+	/* And the maildrop is free again. */
+	struct spool_where w = config_where(&f->cfg);
+	struct spool *sp;
+	assert_int_equal(spool_open(&w, "alice", NULL, &sp), SPOOL_OK);
+	assert_int_equal(spool_count(sp), 2);
+	spool_close(sp);
+}
+
+static void
+test_unknown_or_malformed_request_ends_it(void **state)
+{
+	struct fx *f = *state;
+	unsigned t;
+	size_t len;
+	start(f, 0);
+	assert_true(ipc_send(f->ch, 200, NULL, NULL, 0));
+	assert_int_equal(ipc_recv_head(f->ch, &t, &len, 64), 0);
+	finish(f);
+
+	start(f, 0);
+	unsigned char huge[] = { 0x7f, 0xff, 0xff, 0xff, PS_AUTH_PASS };
+	assert_int_equal(write(f->ch, huge, sizeof(huge)), (ssize_t)sizeof(huge));
+	assert_int_equal(ipc_recv_head(f->ch, &t, &len, 64), 0);
+	finish(f);
+
+	start(f, 0); /* a password without its NUL: refused, not read past */
+	struct ipc_out o;
+	ipc_out_init(&o);
+	ipc_put_str(&o, "alice");
+	ipc_put_bytes(&o, "wonderland", 10);
+	send_req(f, PS_AUTH_PASS, &o);
+	unsigned char buf[64];
+	assert_int_equal(reply(f, PS_RESULT, buf, sizeof(buf), NULL), AUTH_FAIL);
+	finish(f);
+}
+
+int
+main(void)
+{
+	log_to(fopen("/dev/null", "w")); /* refusals are logged; not news here */
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_needs_this_monitors_login, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listing_read_and_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_check_after_five_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rpop_decided_from_the_accepted_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vanished_protocol_process_deletes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_or_malformed_request_ends_it, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
