@@ -36,4 +36,47 @@ uint64_t wire_size(const unsigned char *data, size_t len);
 bool wire_next_line(const unsigned char *data, size_t len, size_t *pos,
                     struct wire_line *line_r);
 
+/*
+ * Producing the transmitted form, with what a protocol adds on the wire,
+ * in pieces of any size: straight into an output buffer, with no call per
+ * line, so a large RETR costs little more than copying it.
+ */
+enum wire_flags {
+	WIRE_DOT_STUFF  = 1 << 0, /* a line whose first octet sent is "."
+	                           * gets one more (RFC 1939 §3) */
+	WIRE_STRIP_NUL  = 1 << 1, /* NUL octets are left out */
+	WIRE_QUOTE_FROM = 1 << 2, /* a line matching ">*From " gets one more
+	                           * ">" in front (mboxrd) */
+};
+
+struct wire_out {
+	const unsigned char *data;
+	size_t len;
+	size_t pos;          /* the next stored octet to send */
+	unsigned flags;
+	uint64_t body_left;  /* body lines still allowed (TOP n) */
+	bool in_body;        /* past the empty line that ends the header */
+	bool empty_pending;  /* empty data: its one empty line is not sent */
+	/* The line being sent, if in_line: */
+	bool in_line;
+	unsigned char prefix; /* 0, or the "." or ">" still to send */
+	unsigned crlf_left;  /* octets of its CRLF still to send */
+	size_t content_end;  /* its content is data[pos, content_end) */
+	size_t next;         /* where the next line starts */
+};
+
+/*
+ * Prepares to send DATA with FLAGS (enum wire_flags), the header whole and
+ * at most MAX_BODY_LINES lines after it (UINT64_MAX: all of it).
+ */
+void wire_out_init(struct wire_out *w, const unsigned char *data, size_t len,
+                   unsigned flags, uint64_t max_body_lines);
+
+/*
+ * Puts the next octets of the sent form into OUT, at most CAP of them, and
+ * returns how many; a line may be cut anywhere and goes on in the next
+ * call.  Returns 0 only when everything has been produced (or CAP is 0).
+ */
+size_t wire_out_fill(struct wire_out *w, unsigned char *out, size_t cap);
+
 #endif
