@@ -1,6 +1,7 @@
 /* Session I/O; the rules (line ends, limits, timers) are in netio.h. */
 #include "netio.h"
 #include "trace.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -85,6 +86,34 @@ netio_write(struct netio *io, const void *data, size_t len)
 		p += n;
 		len -= n;
 	}
+}
+
+/* Where the next output octets go, and how many fit (at least one: a full
+ * buffer is flushed first); NULL once output has failed. */
+static unsigned char *
+reserve(struct netio *io, size_t *room_r)
+{
+	if (!io->failed && io->out_len == sizeof(io->out))
+		netio_flush(io);
+	if (io->failed)
+		return NULL;
+	*room_r = sizeof(io->out) - io->out_len;
+	return io->out + io->out_len;
+}
+
+uint64_t
+netio_write_wire(struct netio *io, struct wire_out *w)
+{
+	unsigned char *buf;
+	size_t room, n;
+	uint64_t octets = 0;
+
+	while ((buf = reserve(io, &room)) && (n = wire_out_fill(w, buf, room)) > 0) {
+		trace_server(io->trace, buf, n);
+		io->out_len += n;
+		octets += n;
+	}
+	return octets;
 }
 
 void

@@ -27,6 +27,7 @@
 #include "params.h"
 
 struct trace; /* trace.h: told every line read and every octet written */
+struct wire_out; /* wire.h: a message being converted to its sent form */
 
 extern volatile sig_atomic_t netio_stop_requested;
 
@@ -80,6 +81,14 @@ void netio_write(struct netio *io, const void *data, size_t len);
 void netio_puts(struct netio *io, const char *s);
 void netio_printf(struct netio *io, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Message data: the sent form W produces (spool/wire.h), converted
+ * straight into the output buffer rather than handed over a line at a
+ * time.  Returns the octets buffered; it stops early once output has
+ * failed, leaving the rest in W.
+ */
+uint64_t netio_write_wire(struct netio *io, struct wire_out *w);
 
 /* Writes out everything buffered; false if the client is gone. */
 bool netio_flush(struct netio *io);

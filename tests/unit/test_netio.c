@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "netio.h"
+#include "wire.h"
 
 /* What the wrappers do to the server's descriptor. */
 struct seam {
@@ -408,6 +409,21 @@ test_closed_peer(void **state)
 	signal(SIGPIPE, SIG_DFL);
 }
 
+/* Flushes the rest to the reader PID forked with the peer's end, which
+ * must then have seen TOTAL octets as it expected and exited 0. */
+static void
+flush_to_reader(struct fixture *fx, pid_t pid, size_t total)
+{
+	assert_true(netio_flush(&fx->io));
+	assert_true(fx->io.octets_out == total);
+	close(fx->io.rfd);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	fx->io.rfd = socket(AF_UNIX, SOCK_STREAM, 0); /* for teardown */
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* Output far bigger than the socket buffer reaches a slow reader whole
  * and in order (the non-blocking write path waits with poll). */
 static void
@@ -440,14 +456,84 @@ test_large_output(void **state)
 		netio_write(&fx->io, chunk, n);
 		sent += n;
 	}
-	assert_true(netio_flush(&fx->io));
-	assert_true(fx->io.octets_out == total);
-	close(fx->io.rfd);
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	fx->io.rfd = socket(AF_UNIX, SOCK_STREAM, 0); /* for teardown */
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	flush_to_reader(fx, pid, total);
+}
+
+/* A message of 5 MB whose lines are longer than the output buffer, each
+ * starting with ".", reaches a slow reader dot-stuffed with CRLF, whole
+ * and in order, straight from the converter. */
+static void
+test_write_wire_long_lines(void **state)
+{
+	struct fixture *fx = *state;
+	const size_t len = 5 * 1000 * 1000, line = NETIO_OUTBUF + 4321;
+	const size_t lines = (len + line - 1) / line;
+	/* A "." and a CR per line; the last line, cut short, gets CRLF. */
+	const size_t total = len + 2 * lines + 1;
+	unsigned char *d = malloc(len), *want = malloc(total);
+	assert_true(len % line != 0);
+	assert_non_null(d);
+	assert_non_null(want);
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = i % line == line - 1 ? '\n' : i % line == 0 ? '.'
+		                : (unsigned char)('a' + i % 26);
+		d[i] = c;
+		if (c == '.')
+			want[o++] = '.';
+		if (c == '\n' || i == len - 1) {
+			if (c != '\n')
+				want[o++] = c;
+			want[o++] = '\r';
+			want[o++] = '\n';
+		} else {
+			want[o++] = c;
+		}
+	}
+	assert_int_equal(o, total);
+
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		unsigned char buf[5000];
+		size_t seen = 0;
+		ssize_t n;
+		struct timespec pause = { 0, 50 * 1000 * 1000 };
+		close(fx->io.rfd);
+		nanosleep(&pause, NULL); /* let the writer fill the socket first */
+		while ((n = __real_read(fx->peer, buf, sizeof buf)) > 0) {
+			if (seen + (size_t)n > total ||
+			    memcmp(buf, want + seen, (size_t)n) != 0)
+				_exit(2);
+			seen += (size_t)n;
+		}
+		_exit(seen == total ? 0 : 1);
+	}
+	struct wire_out w;
+	wire_out_init(&w, d, len, WIRE_DOT_STUFF, UINT64_MAX);
+	assert_true(netio_write_wire(&fx->io, &w) == total);
+	flush_to_reader(fx, pid, total);
+	free(d);
+	free(want);
+}
+
+/* Once output has failed, conversion stops: the rest stays unconverted. */
+static void
+test_write_wire_stops_on_failure(void **state)
+{
+	struct fixture *fx = *state;
+	static unsigned char d[3 * NETIO_OUTBUF];
+	struct wire_out w;
+	unsigned char rest[16];
+
+	memset(d, 'x', sizeof d);
+	seam.write_errno[0] = EIO;
+	wire_out_init(&w, d, sizeof d, WIRE_DOT_STUFF, UINT64_MAX);
+	uint64_t n = netio_write_wire(&fx->io, &w);
+	assert_true(fx->io.failed);
+	assert_true(n == NETIO_OUTBUF);
+	assert_int_equal(seam.writes, 1);
+	assert_int_equal(wire_out_fill(&w, rest, sizeof rest), sizeof rest);
 }
 
 /* A client that stops reading is dropped by the write timer. */
@@ -567,6 +653,8 @@ main(void)
 		T(test_write_error_sticky),
 		T(test_closed_peer),
 		T(test_large_output),
+		T(test_write_wire_long_lines),
+		T(test_write_wire_stops_on_failure),
 		T(test_write_timeout),
 		T(test_stop_requested),
 		T(test_stop_while_waiting),
