@@ -135,56 +135,20 @@ pop3_view_live(struct pop3 *p, size_t *count_r, uint64_t *size_r)
 	return pop3_view_live_quiet(p, false, count_r, size_r);
 }
 
-/* Writes one line's content, NULs left out if so configured, with the
- * dot-stuffing decided on the first octet actually sent. */
-static void
-send_line(struct pop3 *p, const unsigned char *s, size_t len)
-{
-	if (!p->env->cfg->strip_nul) {
-		if (len > 0 && s[0] == '.')
-			netio_write(p->io, ".", 1);
-		netio_write(p->io, s, len);
-		return;
-	}
-	bool first = true;
-	while (len > 0) {
-		const unsigned char *nul = memchr(s, '\0', len);
-		size_t run = nul ? (size_t)(nul - s) : len;
-		if (run > 0) {
-			if (first && s[0] == '.')
-				netio_write(p->io, ".", 1);
-			first = false;
-			netio_write(p->io, s, run);
-		}
-		s += run;
-		len -= run;
-		if (nul) {
-			s++;
-			len--;
-		}
-	}
-}
-
 void
 pop3_view_send(struct pop3 *p, size_t idx, const unsigned char *data,
                size_t len, uint64_t max_body_lines)
 {
-	struct wire_line line;
-	size_t pos = 0;
-	bool in_body = false;
-	uint64_t body_lines = 0;
+	struct wire_out w;
+	unsigned flags = WIRE_DOT_STUFF;
 
+	if (p->env->cfg->strip_nul)
+		flags |= WIRE_STRIP_NUL;
 	trace_body_begin(p->io->trace, "message %zu", idx + 1);
 	if (status_len(p, data, len))
 		netio_printf(p->io, "Status: %s\r\n", p->env->cfg->status_header);
-	while (wire_next_line(data, len, &pos, &line)) {
-		if (in_body && body_lines++ >= max_body_lines)
-			break;
-		send_line(p, line.p, line.len);
-		netio_write(p->io, "\r\n", 2);
-		if (!in_body && line.len == 0)
-			in_body = true;
-	}
+	wire_out_init(&w, data, len, flags, max_body_lines);
+	netio_write_wire(p->io, &w);
 	trace_body_end(p->io->trace);
 	netio_puts(p->io, ".\r\n");
 }

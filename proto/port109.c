@@ -227,35 +227,22 @@ port109_release(struct port109_session *s)
 	return e;
 }
 
-/* mboxrd: ">*From " is quoted with one more ">", so the quoting can be
- * undone exactly and no line of a message looks like a separator. */
-static bool
-needs_quote(const struct wire_line *l)
-{
-	size_t i = 0;
-	while (i < l->len && l->p[i] == '>')
-		i++;
-	return l->len - i >= 5 && memcmp(l->p + i, "From ", 5) == 0;
-}
-
 uint64_t
 port109_send(struct netio *io, const unsigned char *data, size_t len,
              bool quote_from)
 {
-	struct wire_line l;
-	size_t pos = 0;
-	uint64_t octets = 0;
+	struct wire_out w;
+	unsigned char scratch[4096];
+	size_t n;
 
-	while (wire_next_line(data, len, &pos, &l)) {
-		bool quote = quote_from && needs_quote(&l);
-		octets += l.len + 2 + (quote ? 1 : 0);
-		if (!io)
-			continue;
-		if (quote)
-			netio_write(io, ">", 1);
-		netio_write(io, l.p, l.len);
-		netio_write(io, "\r\n", 2);
-	}
+	if (!io && !quote_from)
+		return wire_size(data, len);
+	wire_out_init(&w, data, len, quote_from ? WIRE_QUOTE_FROM : 0, UINT64_MAX);
+	uint64_t octets = io ? netio_write_wire(io, &w) : 0;
+	/* What was not sent (no IO, or output failed) counts all the same:
+	 * the callers compare it with the size they announced. */
+	while ((n = wire_out_fill(&w, scratch, sizeof(scratch))) > 0)
+		octets += n;
 	return octets;
 }
 
