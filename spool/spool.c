@@ -447,7 +447,7 @@ struct spool_msg *
 spool_msg_add(struct spool *sp)
 {
 	if (sp->count == sp->cap) {
-		size_t cap = sp->cap ? sp->cap * 2 : 64;
+		size_t cap = sp->cap ? sp->cap * 2 : 4; /* small: an idle session keeps it */
 		if (cap < sp->cap || cap > SIZE_MAX / sizeof *sp->msgs)
 			return NULL;
 		struct spool_msg *m = realloc(sp->msgs, cap * sizeof *m);

@@ -7,11 +7,14 @@
  */
 #include "privsep.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "ipc.h"
@@ -97,34 +100,82 @@ rpop_trusted(const struct monitor *m)
 	return false;
 }
 
+/* One credential check of a parsed request. */
+struct check {
+	unsigned type;
+	const char *user, *text, *digest;
+	bool mapped;
+};
+
+static enum auth_result
+run_check(const struct monitor *m, const struct check *c)
+{
+	const char *passwd = m->cfg->passwd;
+	switch (c->type) {
+	case PS_AUTH_PASS:
+		return auth_check_password(passwd, c->user, c->text);
+	case PS_AUTH_APOP:
+		return auth_check_apop_mapped(passwd, c->user, c->text, c->digest,
+		                              c->mapped ? utf8_saslprep : NULL);
+	case PS_AUTH_CRAM:
+		return auth_check_cram_md5(passwd, c->user, c->text, c->digest);
+	default: /* PS_AUTH_RPOP, PS_USER_EXISTS */
+		return auth_user_exists(passwd, c->user);
+	}
+}
+
+/*
+ * Runs the check in a child that exits with the result.  The passwd
+ * file's lines and crypt(3)'s 32 KiB of state then never touch this
+ * process, which lives as long as the session: an idle session costs
+ * less (docs/performance.md) and no secret outlives the check.
+ */
+static enum auth_result
+check_in_child(const struct monitor *m, const struct check *c)
+{
+	int status;
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit((int)run_check(m, c));
+	if (pid < 0)
+		return run_check(m, c);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return AUTH_TEMPFAIL;
+	if (!WIFEXITED(status))
+		return AUTH_TEMPFAIL;
+	switch (WEXITSTATUS(status)) {
+	case AUTH_OK:
+		return AUTH_OK;
+	case AUTH_FAIL:
+		return AUTH_FAIL;
+	default:
+		return AUTH_TEMPFAIL;
+	}
+}
+
 static bool
 on_auth(struct monitor *m, unsigned type, struct ipc_in *in)
 {
-	const char *user = ipc_get_str(in, USER_MAX);
-	const char *passwd = m->cfg->passwd;
+	struct check c = { .type = type, .user = ipc_get_str(in, USER_MAX) };
 	enum auth_result r = AUTH_FAIL;
 	if (type == PS_AUTH_PASS) {
-		const char *pw = ipc_get_str(in, in->len);
-		if (!in->bad && may_check(m))
-			r = auth_check_password(passwd, user, pw);
+		c.text = ipc_get_str(in, in->len);
 	} else if (type == PS_AUTH_APOP || type == PS_AUTH_CRAM) {
-		const char *text = ipc_get_str(in, in->len);
-		const char *digest = ipc_get_str(in, 64);
-		bool mapped = type == PS_AUTH_APOP && ipc_get_u64(in) != 0;
-		if (!in->bad && may_check(m))
-			r = type == PS_AUTH_CRAM
-			  ? auth_check_cram_md5(passwd, user, text, digest)
-			  : auth_check_apop_mapped(passwd, user, text, digest,
-			                           mapped ? utf8_saslprep : NULL);
-	} else if (type == PS_AUTH_RPOP) {
-		if (!in->bad && may_check(m) && rpop_trusted(m))
-			r = auth_user_exists(passwd, user);
-		else if (!in->bad)
-			log_warn("RPOP for %s refused: the client's host is not trusted", user);
-	} else if (!in->bad) { /* PS_USER_EXISTS: no login */
-		return reply_code(m, PS_RESULT, auth_user_exists(passwd, user));
+		c.text = ipc_get_str(in, in->len);
+		c.digest = ipc_get_str(in, 64);
+		c.mapped = type == PS_AUTH_APOP && ipc_get_u64(in) != 0;
 	}
-	bool ok = auth_reply(m, user, r);
+	if (in->bad) {
+		/* counted as a failure below */
+	} else if (type == PS_USER_EXISTS) {
+		return reply_code(m, PS_RESULT, check_in_child(m, &c)); /* no login */
+	} else if (type == PS_AUTH_RPOP && !rpop_trusted(m)) {
+		log_warn("RPOP for %s refused: the client's host is not trusted", c.user);
+	} else if (may_check(m)) {
+		r = check_in_child(m, &c);
+	}
+	bool ok = auth_reply(m, c.user, r);
 	auth_wipe((void *)(uintptr_t)in->p, in->len); /* the password */
 	return ok;
 }
