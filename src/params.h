@@ -16,12 +16,12 @@
 
 /* Session input and output buffers: big enough that a pipelined batch of
  * commands (RFC 2449 §6.6) and a large RETR go out in few system calls.
- * RETR over loopback ran at a third of the speed with 64 KiB writes as
- * with 256 KiB ones, which no larger size beat (docs/performance.md).
- * Only the pages a session writes become its memory, so an idle session
- * does not pay for the size. */
+ * RETR over loopback ran at a quarter of the speed with 64 KiB writes as
+ * with 512 KiB ones, and both 256 KiB and 1 MiB were slower than 512 KiB
+ * (docs/performance.md).  Only the pages a session writes become its
+ * memory, so an idle session does not pay for the size. */
 #define NETIO_INBUF  4096
-#define NETIO_OUTBUF (256 * 1024)
+#define NETIO_OUTBUF (512 * 1024)
 
 /* RFC 1939 §3: an autologout timer must be at least 10 minutes.  Both
  * defaults honour it; operators may shorten the pre-login one. */
