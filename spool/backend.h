@@ -64,6 +64,12 @@ struct spool_backend {
 	enum spool_err (*open)(struct spool *sp);
 	enum spool_err (*read)(struct spool *sp, size_t idx,
 	                       const unsigned char **data_r, size_t *len_r);
+	/* Optional: where read's bytes of IDX lie, as one range of a file:
+	 * a fresh descriptor for the caller to close, an offset and a
+	 * length.  The caller reads them itself and checks them against
+	 * the listed size, as read would (spool_locate). */
+	enum spool_err (*locate)(struct spool *sp, size_t idx, int *fd_r,
+	                         uint64_t *off_r, uint64_t *len_r);
 	/* Removes the messages marked deleted (at least one is). */
 	enum spool_err (*commit)(struct spool *sp);
 	/* Releases what open acquired, except what spool.c owns. */

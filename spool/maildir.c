@@ -224,6 +224,25 @@ maildir_read(struct spool *sp, size_t idx, const unsigned char **data_r,
 	return SPOOL_OK;
 }
 
+static enum spool_err
+maildir_locate(struct spool *sp, size_t idx, int *fd_r, uint64_t *off_r,
+               uint64_t *len_r)
+{
+	struct stat st;
+	int err;
+	int fd = maildir_open_msg(sp, &sp->msgs[idx], &err);
+	if (fd < 0)
+		return err == ENOENT ? SPOOL_ECHANGED : spool_from_errno(err);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return SPOOL_ECHANGED;
+	}
+	*fd_r = fd;
+	*off_r = 0;
+	*len_r = (uint64_t)st.st_size;
+	return SPOOL_OK;
+}
+
 /* Unlinks every deleted message; a file that is already gone counts as
  * deleted.  Tries them all, then reports the first real failure. */
 static enum spool_err
@@ -343,6 +362,7 @@ const struct spool_backend maildir_backend = {
 	.name = "maildir",
 	.open = maildir_open,
 	.read = maildir_read,
+	.locate = maildir_locate,
 	.commit = maildir_commit,
 	.close = maildir_close,
 	.deliver = maildir_deliver,

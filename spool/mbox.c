@@ -101,6 +101,21 @@ mbox_read(struct spool *sp, size_t idx, const unsigned char **data_r,
 	return SPOOL_OK;
 }
 
+static enum spool_err
+mbox_locate(struct spool *sp, size_t idx, int *fd_r, uint64_t *off_r,
+            uint64_t *len_r)
+{
+	if (!mbox_unchanged(sp))
+		return SPOOL_ECHANGED;
+	int fd = dup(sp->fd);
+	if (fd < 0)
+		return spool_from_errno(errno);
+	*fd_r = fd;
+	*off_r = sp->msgs[idx].off;
+	*len_r = sp->msgs[idx].len;
+	return SPOOL_OK;
+}
+
 /* The new mbox being written: its descriptor, and the length and MD5 of
  * what went into it (for the id sidecar). */
 struct mbox_out {
@@ -266,6 +281,7 @@ const struct spool_backend mbox_backend = {
 	.name = "mbox",
 	.open = mbox_open,
 	.read = mbox_read,
+	.locate = mbox_locate,
 	.commit = mbox_commit,
 	.close = mbox_close,
 	.deliver = mbox_deliver,

@@ -8,12 +8,15 @@
  */
 #include "remote.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "ipc.h"
 #include "privsep.h"
+#include "wire.h"
 
 static const struct spool_backend remote_backend;
 
@@ -109,6 +112,39 @@ spool_remote_open(int channel, const char *user, const char *folder,
 	return SPOOL_OK;
 }
 
+/* Reads [OFF, OFF+LEN) of the descriptor that follows a PS_DATA_AT into
+ * sp->buf and checks it against the listed size, as the backends' own
+ * read does: this process, not the monitor, saw the bytes. */
+static enum spool_err
+read_located(struct spool *sp, size_t idx, const unsigned char *body,
+             size_t *len_r)
+{
+	struct ipc_in in;
+	ipc_in_init(&in, body, 16);
+	uint64_t off = ipc_get_u64(&in), len = ipc_get_u64(&in);
+	int fd = ipc_recv_fd(sp->fd);
+	if (fd < 0)
+		return SPOOL_ETEMP;
+	enum spool_err e = SPOOL_OK;
+	if (len >= SIZE_MAX || off > (uint64_t)INT64_MAX - len
+	    || !spool_buf_reserve(sp, (size_t)len))
+		e = SPOOL_ETEMP;
+	for (size_t got = 0; e == SPOOL_OK && got < len;) {
+		ssize_t n = pread(fd, sp->buf + got, (size_t)len - got, (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			e = n == 0 ? SPOOL_ECHANGED : SPOOL_ETEMP;
+		else
+			got += (size_t)n;
+	}
+	close(fd);
+	if (e == SPOOL_OK && wire_size(sp->buf, (size_t)len) != sp->msgs[idx].size)
+		e = SPOOL_ECHANGED;
+	*len_r = (size_t)len;
+	return e;
+}
+
 static enum spool_err
 remote_read(struct spool *sp, size_t idx, const unsigned char **data_r,
             size_t *len_r)
@@ -116,27 +152,34 @@ remote_read(struct spool *sp, size_t idx, const unsigned char **data_r,
 	struct ipc_out o;
 	unsigned rtype;
 	size_t len;
-	unsigned char head[8];
+	unsigned char head[16];
 
 	ipc_out_init(&o);
 	ipc_put_u64(&o, idx);
 	bool sent = ipc_send(sp->fd, PS_READ, &o, NULL, 0);
 	ipc_out_free(&o);
-	if (!sent || ipc_recv_head(sp->fd, &rtype, &len, PRIVSEP_REPLY_MAX) != 1
-	    || rtype != PS_DATA || len < sizeof(head)
-	    || !ipc_recv_body(sp->fd, head, sizeof(head)))
+	if (!sent || ipc_recv_head(sp->fd, &rtype, &len, PRIVSEP_REPLY_MAX) != 1)
 		return SPOOL_ETEMP;
-	len -= sizeof(head);
+	if (rtype == PS_DATA_AT) {
+		if (len != 16 || !ipc_recv_body(sp->fd, head, 16))
+			return SPOOL_ETEMP;
+		enum spool_err e = read_located(sp, idx, head, len_r);
+		if (e == SPOOL_OK)
+			*data_r = sp->buf;
+		return e;
+	}
+	if (rtype != PS_DATA || len < 8 || !ipc_recv_body(sp->fd, head, 8))
+		return SPOOL_ETEMP;
+	len -= 8;
 	if (!spool_buf_reserve(sp, len) || !ipc_recv_body(sp->fd, sp->buf, len))
 		return SPOOL_ETEMP; /* the channel is out of step: unusable */
 	struct ipc_in in;
-	ipc_in_init(&in, head, sizeof(head));
+	ipc_in_init(&in, head, 8);
 	enum spool_err e = err_code(ipc_get_u64(&in));
 	if (e != SPOOL_OK)
 		return e;
-	/* The monitor's backend has checked the bytes against the size it
-	 * listed (mbox_read, maildir_read); a second pass here would only
-	 * slow every RETR down. */
+	/* The monitor's backend has checked these bytes against the size it
+	 * listed (mbox_read, maildir_read). */
 	*data_r = sp->buf;
 	*len_r = len;
 	return SPOOL_OK;

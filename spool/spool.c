@@ -290,6 +290,15 @@ spool_read(struct spool *sp, size_t idx, const unsigned char **data_r,
 }
 
 enum spool_err
+spool_locate(struct spool *sp, size_t idx, int *fd_r, uint64_t *off_r,
+             uint64_t *len_r)
+{
+	if (idx >= sp->count || !sp->be || !sp->be->locate)
+		return SPOOL_EINVAL;
+	return sp->be->locate(sp, idx, fd_r, off_r, len_r);
+}
+
+enum spool_err
 spool_commit(struct spool *sp)
 {
 	enum spool_err e = SPOOL_OK;

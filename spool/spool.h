@@ -98,6 +98,16 @@ enum spool_err spool_read(struct spool *sp, size_t idx,
                           const unsigned char **data_r, size_t *len_r);
 
 /*
+ * For the privilege-separation monitor, which hands messages to another
+ * process: where spool_read's bytes of IDX lie, as one range of a file.
+ * *FD_R is a fresh descriptor (close it); whoever reads the range must
+ * check that its wire size is spool_size, as spool_read does.
+ * SPOOL_EINVAL when the storage cannot say (then use spool_read).
+ */
+enum spool_err spool_locate(struct spool *sp, size_t idx, int *fd_r,
+                            uint64_t *off_r, uint64_t *len_r);
+
+/*
  * Removes the messages marked deleted, then closes the spool (always, even
  * on error).  Never loses an unmarked message: a crash at any instant
  * leaves the old or the new maildrop.  Returns SPOOL_OK if every marked

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -186,4 +187,50 @@ ipc_recv_head(int fd, unsigned *type_r, size_t *len_r, size_t max)
 	*type_r = head[4];
 	*len_r = len - 1;
 	return 1;
+}
+
+/* Room for one descriptor in a control message, aligned as cmsg needs. */
+union fd_cmsg {
+	struct cmsghdr h;
+	unsigned char buf[CMSG_SPACE(sizeof(int))];
+};
+
+bool
+ipc_send_fd(int fd, int pass)
+{
+	union fd_cmsg c;
+	struct iovec iov = { (void *)(uintptr_t)"F", 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+	                    .msg_control = c.buf, .msg_controllen = sizeof(c.buf) };
+	memset(c.buf, 0, sizeof(c.buf));
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &pass, sizeof(int));
+	ssize_t n;
+	do
+		n = sendmsg(fd, &m, 0);
+	while (n < 0 && errno == EINTR);
+	return n == 1;
+}
+
+int
+ipc_recv_fd(int fd)
+{
+	union fd_cmsg c;
+	char one;
+	struct iovec iov = { &one, 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+	                    .msg_control = c.buf, .msg_controllen = sizeof(c.buf) };
+	ssize_t n;
+	do
+		n = recvmsg(fd, &m, 0);
+	while (n < 0 && errno == EINTR);
+	struct cmsghdr *h = n == 1 ? CMSG_FIRSTHDR(&m) : NULL;
+	int got = -1;
+	if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS
+	    && h->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&got, CMSG_DATA(h), sizeof(int));
+	return got;
 }

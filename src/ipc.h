@@ -54,4 +54,11 @@ int ipc_recv_head(int fd, unsigned *type_r, size_t *len_r, size_t max);
 /* Reads exactly LEN octets of payload into BUF; false on error or EOF. */
 bool ipc_recv_body(int fd, void *buf, size_t len);
 
+/* Passes descriptor PASS (SCM_RIGHTS) with one octet; the receiver
+ * takes it with ipc_recv_fd right after the message it belongs to. */
+bool ipc_send_fd(int fd, int pass);
+
+/* The descriptor ipc_send_fd sent, or -1. */
+int ipc_recv_fd(int fd);
+
 #endif

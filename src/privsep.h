@@ -48,6 +48,8 @@ enum privsep_msg {
 	PS_LISTING,        /* spool_err, then count and (size, uid, envelope)
 	                    * per message when it is SPOOL_OK */
 	PS_DATA,           /* spool_err, then the message octets */
+	PS_DATA_AT,        /* offset and length of the message in the file
+	                    * whose descriptor follows (ipc_send_fd) */
 };
 
 /* Largest request a monitor accepts: a PS_COMMIT is one octet per

@@ -221,6 +221,59 @@ test_append_any_octets(void **state)
 	assert_int_equal(spool_append(f->path, false, "From a\nb", b, blen), SPOOL_EINVAL);
 }
 
+/* spool_locate names exactly the bytes spool_read gives, for both
+ * formats, and says when the file is gone. */
+static void
+assert_located_like_read(struct spool *sp)
+{
+	for (size_t i = 0; i < spool_count(sp); i++) {
+		int fd;
+		uint64_t off, len;
+		size_t want_len;
+		char *want = tfx_msg(sp, i, &want_len);
+		assert_int_equal(spool_locate(sp, i, &fd, &off, &len), SPOOL_OK);
+		assert_int_equal(len, want_len);
+		char *got = malloc(want_len + 1);
+		assert_non_null(got);
+		assert_int_equal(pread(fd, got, want_len, (off_t)off), (ssize_t)want_len);
+		assert_memory_equal(got, want, want_len);
+		close(fd);
+		free(got);
+		free(want);
+	}
+	assert_int_equal(spool_locate(sp, spool_count(sp), &(int){ 0 }, &(uint64_t){ 0 },
+	                              &(uint64_t){ 0 }), SPOOL_EINVAL);
+}
+
+static void
+test_locate(void **state)
+{
+	struct tfx *f = *state;
+	static const unsigned char one[] = "Subject: one\n\nfirst\n";
+	static const unsigned char two[] = "Subject: two\r\n\r\nsecond\r\n";
+	assert_int_equal(spool_append(f->path, false, NULL, one, sizeof one - 1), SPOOL_OK);
+	assert_int_equal(spool_append(f->path, false, NULL, two, sizeof two - 1), SPOOL_OK);
+	struct spool *sp = tfx_open(f);
+	assert_located_like_read(sp);
+	spool_close(sp);
+
+	char md[200];
+	snprintf(md, sizeof md, "%s/located-maildir", f->dir);
+	assert_int_equal(spool_append(md, true, NULL, one, sizeof one - 1), SPOOL_OK);
+	assert_int_equal(spool_append(md, true, NULL, two, sizeof two - 1), SPOOL_OK);
+	f->where.mailbox = md;
+	sp = tfx_open(f);
+	assert_located_like_read(sp);
+	/* Another program removed the messages: not a range any more. */
+	char cmd[450];
+	snprintf(cmd, sizeof cmd, "rm -f %s/new/* %s/cur/*", md, md);
+	assert_int_equal(system(cmd), 0);
+	int fd;
+	uint64_t off, len;
+	assert_int_equal(spool_locate(sp, 0, &fd, &off, &len), SPOOL_ECHANGED);
+	spool_close(sp);
+}
+
 static void
 test_strerror(void **state)
 {
@@ -245,6 +298,7 @@ main(void)
 		T(test_deliver_sender_sanitized),
 		T(test_deliver_einval),
 		T(test_append_any_octets),
+		T(test_locate),
 		cmocka_unit_test(test_strerror),
 #undef T
 	};
