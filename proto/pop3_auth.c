@@ -80,7 +80,8 @@ pop3_auth_login(struct pop3 *p, const char *user)
 		return POP3_CONTINUE;
 	}
 	snprintf(p->env->stats.user, sizeof(p->env->stats.user), "%s", user);
-	log_info("login %s, %zu messages", user, spool_live_count(p->spool));
+	log_info("login %s, %zu messages%s", user, spool_live_count(p->spool),
+	         spool_hidden_note(p->spool));
 	/* RFC 1081 LAST starts at 0: no read state persists across sessions
 	 * (PROTOCOLS.md §4; RFC/rfc1081.md). */
 	p->last = p->last_start = 0;

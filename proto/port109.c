@@ -188,7 +188,8 @@ port109_open(struct port109_session *s, const char *name)
 	                              &s->spool);
 	switch (e) {
 	case SPOOL_OK:
-		log_info("opened %s: %zu messages", shown, spool_count(s->spool));
+		log_info("opened %s: %zu messages%s", shown, spool_count(s->spool),
+		         spool_hidden_note(s->spool));
 		break;
 	case SPOOL_ENOENT:
 	case SPOOL_EBADNAME:

@@ -44,6 +44,9 @@ struct spool {
 	struct lock_session *session;
 	struct spool_msg *msgs;
 	size_t count, cap;
+	size_t shown;              /* the first SHOWN of COUNT are the session's
+	                            * (the maildrop limits, spool.c) */
+	size_t hidden_remote;      /* remote.c: what the monitor's limits hid */
 	bool reuse_xuidl;
 	/* spool_read's result; valid until the next read or close. */
 	unsigned char *buf;

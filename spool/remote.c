@@ -49,8 +49,10 @@ static enum spool_err
 parse_listing(struct spool *sp, struct ipc_in *in)
 {
 	uint64_t count = ipc_get_u64(in);
-	if (in->bad || count > in->len)
+	uint64_t hidden = ipc_get_u64(in);
+	if (in->bad || count > in->len || hidden > SIZE_MAX)
 		return SPOOL_ETEMP;
+	sp->hidden_remote = (size_t)hidden;
 	for (uint64_t i = 0; i < count; i++) {
 		uint64_t size = ipc_get_u64(in);
 		const char *uid = ipc_get_str(in, UID_MAX);
@@ -63,6 +65,7 @@ parse_listing(struct spool *sp, struct ipc_in *in)
 		m->size = size;
 		memcpy(m->uid, uid, strlen(uid) + 1);
 	}
+	sp->shown = sp->count; /* the monitor has applied the limits */
 	return in->pos == in->len ? SPOOL_OK : SPOOL_ETEMP;
 }
 

@@ -170,6 +170,45 @@ spool_resolve(const struct spool_where *w, const char *user,
 	return SPOOL_OK;
 }
 
+/*
+ * The maildrop limits (spool_where): a session sees the oldest messages
+ * up to max_messages and max_octets, and at least one, so a single huge
+ * message can still be fetched.  The rest stays untouched: nothing beyond
+ * the shown messages can be marked, so no commit removes it, and it is
+ * shown once the earlier mail is gone.
+ */
+static void
+spool_limit(struct spool *sp, const struct spool_where *w)
+{
+	uint64_t octets = 0;
+	size_t n = 0;
+	while (n < sp->count && (!w->max_messages || n < w->max_messages)) {
+		octets += sp->msgs[n].size;
+		if (w->max_octets && octets > w->max_octets && n > 0)
+			break;
+		n++;
+	}
+	sp->shown = n;
+}
+
+size_t
+spool_hidden(const struct spool *sp)
+{
+	return sp->count - sp->shown + sp->hidden_remote;
+}
+
+const char *
+spool_hidden_note(const struct spool *sp)
+{
+	static char note[128];
+	size_t n = spool_hidden(sp);
+	if (n == 0)
+		return "";
+	snprintf(note, sizeof(note), " (%zu more beyond max_messages or "
+	         "max_maildrop_octets, shown once these are gone)", n);
+	return note;
+}
+
 enum spool_err
 spool_open(const struct spool_where *w, const char *user, const char *folder,
            struct spool **sp_r)
@@ -212,6 +251,7 @@ spool_open(const struct spool_where *w, const char *user, const char *folder,
 		spool_close(sp);
 		return e;
 	}
+	spool_limit(sp, w);
 	*sp_r = sp;
 	return SPOOL_OK;
 }
@@ -219,45 +259,45 @@ spool_open(const struct spool_where *w, const char *user, const char *folder,
 size_t
 spool_count(const struct spool *sp)
 {
-	return sp->count;
+	return sp->shown;
 }
 
 uint64_t
 spool_size(const struct spool *sp, size_t idx)
 {
-	return idx < sp->count ? sp->msgs[idx].size : 0;
+	return idx < sp->shown ? sp->msgs[idx].size : 0;
 }
 
 const char *
 spool_uid(const struct spool *sp, size_t idx)
 {
-	return idx < sp->count ? sp->msgs[idx].uid : "";
+	return idx < sp->shown ? sp->msgs[idx].uid : "";
 }
 
 const char *
 spool_envelope(const struct spool *sp, size_t idx)
 {
-	return idx < sp->count && sp->msgs[idx].envelope ? sp->msgs[idx].envelope
+	return idx < sp->shown && sp->msgs[idx].envelope ? sp->msgs[idx].envelope
 	                                                 : "";
 }
 
 bool
 spool_is_deleted(const struct spool *sp, size_t idx)
 {
-	return idx < sp->count && sp->msgs[idx].deleted;
+	return idx < sp->shown && sp->msgs[idx].deleted;
 }
 
 void
 spool_set_deleted(struct spool *sp, size_t idx, bool deleted)
 {
-	if (idx < sp->count)
+	if (idx < sp->shown)
 		sp->msgs[idx].deleted = deleted;
 }
 
 void
 spool_undelete_all(struct spool *sp)
 {
-	for (size_t i = 0; i < sp->count; i++)
+	for (size_t i = 0; i < sp->shown; i++)
 		sp->msgs[i].deleted = false;
 }
 
@@ -265,7 +305,7 @@ size_t
 spool_live_count(const struct spool *sp)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < sp->count; i++)
+	for (size_t i = 0; i < sp->shown; i++)
 		n += !sp->msgs[i].deleted;
 	return n;
 }
@@ -274,7 +314,7 @@ uint64_t
 spool_live_size(const struct spool *sp)
 {
 	uint64_t n = 0;
-	for (size_t i = 0; i < sp->count; i++)
+	for (size_t i = 0; i < sp->shown; i++)
 		if (!sp->msgs[i].deleted)
 			n += sp->msgs[i].size;
 	return n;
@@ -284,7 +324,7 @@ enum spool_err
 spool_read(struct spool *sp, size_t idx, const unsigned char **data_r,
            size_t *len_r)
 {
-	if (idx >= sp->count || !sp->be)
+	if (idx >= sp->shown || !sp->be)
 		return SPOOL_EINVAL;
 	return sp->be->read(sp, idx, data_r, len_r);
 }
@@ -293,7 +333,7 @@ enum spool_err
 spool_locate(struct spool *sp, size_t idx, int *fd_r, uint64_t *off_r,
              uint64_t *len_r)
 {
-	if (idx >= sp->count || !sp->be || !sp->be->locate)
+	if (idx >= sp->shown || !sp->be || !sp->be->locate)
 		return SPOOL_EINVAL;
 	return sp->be->locate(sp, idx, fd_r, off_r, len_r);
 }
@@ -302,7 +342,7 @@ enum spool_err
 spool_commit(struct spool *sp)
 {
 	enum spool_err e = SPOOL_OK;
-	if (sp->be && spool_live_count(sp) < sp->count)
+	if (sp->be && spool_live_count(sp) < sp->shown)
 		e = sp->be->commit(sp);
 	spool_close(sp);
 	return e;

@@ -51,6 +51,8 @@ struct spool_where {
 	const char *mailbox; /* default maildrop: mbox file or Maildir */
 	const char *folders; /* directory of named folders, or NULL */
 	bool reuse_xuidl;    /* mbox: take an X-UIDL: header as the unique id */
+	size_t max_messages; /* messages a session sees at most; 0: no limit */
+	uint64_t max_octets; /* octets a session sees at most; 0: no limit */
 };
 
 struct spool;
@@ -65,8 +67,16 @@ struct spool;
 enum spool_err spool_open(const struct spool_where *w, const char *user,
                           const char *folder, struct spool **sp_r);
 
-/* Messages as numbered at open, deleted ones included. */
+/* Messages as numbered at open, deleted ones included: the oldest ones
+ * within the spool_where limits. */
 size_t spool_count(const struct spool *sp);
+
+/* Messages the limits keep from this session, and the same as text for
+ * a log line: "" when none, else " (N more beyond max_messages or
+ * max_maildrop_octets, shown once these are gone)"; valid until the
+ * next call. */
+size_t spool_hidden(const struct spool *sp);
+const char *spool_hidden_note(const struct spool *sp);
 
 /* Octets the message takes on the wire: CRLF line ends, before any
  * dot-stuffing (see wire.h); the same figure for POP1, POP2 and POP3. */

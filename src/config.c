@@ -25,6 +25,7 @@ config_defaults(struct config *c)
 	c->auth_fail_delay_ms = DEFAULT_AUTH_FAIL_DELAY_MS;
 	c->max_sessions = DEFAULT_MAX_SESSIONS;
 	c->max_per_host = DEFAULT_MAX_PER_HOST;
+	c->max_messages = DEFAULT_MAX_MESSAGES;
 	c->plaintext_auth = true;
 	c->last_command = true;
 	c->syslog_facility = LOG_MAIL;
@@ -56,6 +57,8 @@ config_where(const struct config *c)
 		.mailbox = c->mailbox,
 		.folders = c->folders[0] ? c->folders : NULL,
 		.reuse_xuidl = c->reuse_xuidl,
+		.max_messages = (size_t)c->max_messages,
+		.max_octets = c->max_octets,
 	};
 	return w;
 }
@@ -357,6 +360,23 @@ apply(struct config *c, const char *key, const char *v, const char **why)
 		return set_count(&c->max_sessions, v, why);
 	if (!strcmp(key, "max_sessions_per_host"))
 		return set_count(&c->max_per_host, v, why);
+	if (!strcmp(key, "max_messages")) {
+		if (!parse_uint(v, 100000000L, &c->max_messages)) {
+			*why = "must be a number of messages, 0 for no limit";
+			return false;
+		}
+		return true;
+	}
+	if (!strcmp(key, "max_maildrop_octets")) {
+		long v_octets;
+		/* up to 2^62 octets; more is no limit anyway */
+		if (!parse_uint(v, 4611686018427387904L, &v_octets)) {
+			*why = "must be a number of octets, 0 for no limit";
+			return false;
+		}
+		c->max_octets = (unsigned long long)v_octets;
+		return true;
+	}
 	if (!strcmp(key, "reuse_xuidl"))
 		return set_bool(&c->reuse_xuidl, v, why);
 	if (!strcmp(key, "plaintext_auth"))

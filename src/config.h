@@ -67,6 +67,8 @@ struct config {
 	int max_sessions;             /* sessions at once, in total */
 	int max_per_host;             /* sessions at once from one address */
 	bool reuse_xuidl;             /* mbox: X-UIDL: header as unique id */
+	long max_messages;            /* messages a session sees, 0: all */
+	unsigned long long max_octets;/* octets a session sees, 0: all */
 	/* POP3 extensions and client workarounds (README.md, issue 4). */
 	bool plaintext_auth;          /* USER/PASS, SASL PLAIN and LOGIN allowed */
 	bool last_command;            /* RFC 1081 LAST answered */

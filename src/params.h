@@ -79,4 +79,12 @@
  * (Postfix uses 500 s; procmail 17 min): break it. */
 #define DOTLOCK_STALE_SECONDS 300
 
+/* Messages a session is shown at most (max_messages): a runaway
+ * maildrop of millions then cannot flood a client with a listing it
+ * cannot hold (vintage clients count messages in 16 bits), nor fill the
+ * protocol process with one 200-octet entry each; the oldest are shown,
+ * the rest once those are gone.  The mailbox layer still scans them all.
+ * No default for max_maildrop_octets: size costs time, not memory. */
+#define DEFAULT_MAX_MESSAGES 250000
+
 #endif

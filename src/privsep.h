@@ -45,8 +45,9 @@ enum privsep_msg {
 	PS_CLOSE,          /*                              -> PS_RESULT */
 	/* Replies. */
 	PS_RESULT = 64,    /* code (auth_result or spool_err) */
-	PS_LISTING,        /* spool_err, then count and (size, uid, envelope)
-	                    * per message when it is SPOOL_OK */
+	PS_LISTING,        /* spool_err, then count, hidden (spool_hidden) and
+	                    * (size, uid, envelope) per message when it is
+	                    * SPOOL_OK */
 	PS_DATA,           /* spool_err, then the message octets */
 	PS_DATA_AT,        /* offset and length of the message in the file
 	                    * whose descriptor follows (ipc_send_fd) */

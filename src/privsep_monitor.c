@@ -220,6 +220,7 @@ send_listing(struct monitor *m)
 	ipc_out_init(&o);
 	ipc_put_u64(&o, SPOOL_OK);
 	ipc_put_u64(&o, n);
+	ipc_put_u64(&o, spool_hidden(m->sp));
 	for (size_t i = 0; i < n; i++) {
 		const char *env = spool_envelope(m->sp, i);
 		ipc_put_u64(&o, spool_size(m->sp, i));

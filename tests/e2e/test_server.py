@@ -1,12 +1,13 @@
 """The daemon itself: session limits, isolation of sessions, IPv6."""
 import os
+import poplib
 import re
 import signal
 import socket
 import time
 import unittest
 
-from harness import Server, mbox_from
+from harness import Server, mbox_from, wire_form
 
 MSG = b"Subject: hello\n\nbody\n"
 
@@ -51,9 +52,34 @@ class Limits(unittest.TestCase):
             self.assertEqual(gc, "- Too many sessions on this server; try "
                                  "again later")
 
+    def test_maildrop_limits_show_the_oldest_and_keep_the_rest(self):
+        msgs = [b"Subject: %d\n\nbody %d\n" % (i, i) for i in range(5)]
+        with Server(mbox={"alice": mbox_from(msgs)},
+                    extra_config="max_messages 2\n") as s:
+            p = poplib.POP3("127.0.0.1", s.pop3_port, timeout=10)
+            p.user("alice")
+            p.pass_("wonderland")
+            self.assertEqual(p.stat()[0], 2)
+            self.assertIn(b"Subject: 0", p.retr(1)[1])
+            with self.assertRaises(poplib.error_proto):
+                p.list(3)
+            p.dele(1)
+            p.dele(2)
+            p.quit()
+            self.assertTrue(s.wait_log(rb"login alice, 2 messages \(3 more beyond"))
+            # POP2 sees the next two, from the same maildrop.
+            c = s.connect(s.pop2_port)
+            c.line()
+            self.assertTrue(c.cmd("HELO alice wonderland").startswith("#2 "))
+            self.assertTrue(c.cmd("READ 1").startswith("=%d " % len(wire_form(msgs[2]))))
+            c.cmd("QUIT")
+            with open(s.mailbox_path("alice"), "rb") as f:
+                self.assertEqual(f.read(), mbox_from(msgs[2:]))
+
     def test_bad_limit_values_stop_the_server(self):
         for line in ("max_sessions 0", "max_sessions_per_host -1",
-                     "max_sessions lots"):
+                     "max_sessions lots", "max_messages -1",
+                     "max_maildrop_octets 1e9"):
             srv = Server(extra_config=line)
             try:
                 with self.assertRaises(RuntimeError) as cm:

@@ -202,6 +202,7 @@ test_listing_read_and_commit(void **state)
 	ipc_in_init(&in, buf, len);
 	(void)ipc_get_u64(&in);
 	assert_true(ipc_get_u64(&in) == 2);
+	assert_true(ipc_get_u64(&in) == 0); /* none hidden by the limits */
 	uint64_t size = ipc_get_u64(&in);
 	assert_true(size == strlen("Subject: one\r\n\r\nfirst\r\n"));
 	assert_int_equal(strlen(ipc_get_str(&in, 70)), 32);

@@ -274,6 +274,74 @@ test_locate(void **state)
 	spool_close(sp);
 }
 
+static uint64_t spool_size_of_first(struct tfx *f);
+
+/* The maildrop limits show the oldest messages and keep the rest safe
+ * until those are gone. */
+static void
+assert_limits(struct tfx *f)
+{
+	struct spool *sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 2);
+	assert_int_equal(spool_hidden(sp), 1);
+	assert_non_null(strstr(spool_hidden_note(sp), "1 more"));
+	tfx_assert_msg(sp, 0, "Subject: 1\n\none\n");
+	assert_int_equal(spool_read(sp, 2, &(const unsigned char *){ NULL }, &(size_t){ 0 }),
+	                 SPOOL_EINVAL);
+	spool_set_deleted(sp, 0, true);
+	spool_set_deleted(sp, 2, true); /* beyond the limit: no effect */
+	assert_int_equal(spool_live_count(sp), 1);
+	assert_int_equal(spool_commit(sp), SPOOL_OK);
+	sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 2);
+	assert_int_equal(spool_hidden(sp), 0);
+	assert_string_equal(spool_hidden_note(sp), "");
+	tfx_assert_msg(sp, 0, "Subject: 2\n\ntwo\n");
+	tfx_assert_msg(sp, 1, "Subject: 3\n\nthree\n");
+	spool_close(sp);
+
+	/* Octets: as many as fit, but always the first message. */
+	f->where.max_messages = 0;
+	f->where.max_octets = 1;
+	sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 1);
+	spool_close(sp);
+	f->where.max_octets = spool_size_of_first(f) + 1;
+	sp = tfx_open(f);
+	assert_int_equal(spool_count(sp), 1);
+	spool_close(sp);
+	f->where.max_octets = 0;
+}
+
+static uint64_t
+spool_size_of_first(struct tfx *f)
+{
+	struct spool *sp = tfx_open(f);
+	uint64_t n = spool_size(sp, 0);
+	spool_close(sp);
+	return n;
+}
+
+static void
+test_limits(void **state)
+{
+	struct tfx *f = *state;
+	static const char *msgs[] = { "Subject: 1\n\none\n", "Subject: 2\n\ntwo\n",
+	                              "Subject: 3\n\nthree\n" };
+	char md[200];
+	snprintf(md, sizeof md, "%s/limited-maildir", f->dir);
+	for (size_t i = 0; i < 3; i++) {
+		const unsigned char *m = (const unsigned char *)msgs[i];
+		assert_int_equal(spool_append(f->path, false, NULL, m, strlen(msgs[i])), SPOOL_OK);
+		assert_int_equal(spool_append(md, true, NULL, m, strlen(msgs[i])), SPOOL_OK);
+	}
+	f->where.max_messages = 2;
+	assert_limits(f);
+	f->where.mailbox = md;
+	f->where.max_messages = 2;
+	assert_limits(f);
+}
+
 static void
 test_strerror(void **state)
 {
@@ -299,6 +367,7 @@ main(void)
 		T(test_deliver_einval),
 		T(test_append_any_octets),
 		T(test_locate),
+		T(test_limits),
 		cmocka_unit_test(test_strerror),
 #undef T
 	};
