@@ -17,12 +17,37 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hash64.h"
 #include "lock.h"
 #include "md5.h"
 #include "wire.h"
 
 /* Copy buffer of the commit. */
 #define MBOX_COPY_BUF 65536
+
+/*
+ * The id sidecar's pins (mbox_uidl.c), read under the MTA locks its
+ * writer holds.  Its sections are checked against the MD5 of the
+ * prefixes they describe, which costs a second pass over the file; only
+ * a maildrop that has a sidecar pays it (one whose commit left identical
+ * twins with suffixed ids), and the format stays what it was, so the
+ * sidecars already on disk keep their ids.
+ */
+static enum spool_err
+mbox_pins(struct spool *sp, int fd, uid_t owner)
+{
+	struct mbox_uidl *u = mbox_uidl_read(sp->path, owner);
+	if (!u)
+		return SPOOL_OK;
+	struct mbox_mark marks[MBOX_UIDL_SECTIONS] = { { 0 } };
+	for (size_t i = 0; i < u->nsec; i++)
+		marks[i].at = u->sec[i].size;
+	enum spool_err e = mbox_digest(fd, sp->scanned, NULL, marks, u->nsec);
+	if (e == SPOOL_OK)
+		e = mbox_uidl_apply(sp, u, marks);
+	mbox_uidl_free(u);
+	return e;
+}
 
 static enum spool_err
 mbox_open(struct spool *sp)
@@ -37,30 +62,29 @@ mbox_open(struct spool *sp)
 	/* Under the MTA locks nobody appends: [0, N) is a consistent
 	 * snapshot.  Mail appended later stays beyond N, unseen. */
 	struct stat st;
+	struct mbox_snap snap = { 0 };
 	if (fstat(l.fd, &st) == -1) {
 		e = SPOOL_ETEMP;
 	} else {
 		sp->dev = st.st_dev;
 		sp->ino = st.st_ino;
 		sp->scanned = (uint64_t)st.st_size;
-		/* The sidecar is read under the same locks its writer holds. */
-		struct mbox_uidl *u = mbox_uidl_read(sp->path, st.st_uid);
-		struct mbox_mark marks[MBOX_UIDL_SECTIONS] = { { 0 } };
-		for (size_t i = 0; u && i < u->nsec; i++)
-			marks[i].at = u->sec[i].size;
-		e = mbox_scan(sp, l.fd, marks, u ? u->nsec : 0);
-		if (e == SPOOL_OK && u)
-			e = mbox_uidl_apply(sp, u, marks);
-		mbox_uidl_free(u);
+		e = mbox_load(sp, l.fd, st.st_uid, &snap);
+		if (e == SPOOL_OK)
+			e = mbox_pins(sp, l.fd, st.st_uid);
 		if (e == SPOOL_OK && !spool_uids_unique(sp))
 			e = SPOOL_ETEMP;
 	}
 	lock_mta_release(&l);
-	if (e != SPOOL_OK)
+	if (e != SPOOL_OK) {
 		close(l.fd);
-	else
-		sp->fd = l.fd;
-	return e;
+		return e;
+	}
+	sp->fd = l.fd;
+	/* Outside the MTA locks, so deliveries wait for the scan only. */
+	if (snap.save)
+		mbox_cache_save(sp, &snap, &st);
+	return SPOOL_OK;
 }
 
 /* The path must still name the file we scanned, at least N octets long. */
@@ -193,7 +217,8 @@ mbox_copy_kept(const struct spool *sp, int in, struct mbox_out *out,
  * so whichever one a crash leaves keeps its ids.
  */
 static enum spool_err
-mbox_rewrite(const struct spool *sp, int in, const struct stat *st)
+mbox_rewrite(const struct spool *sp, int in, const struct stat *st,
+             const unsigned char old_digest[16])
 {
 	char *tmp = spool_strcat3(sp->path, ".pop-new", NULL);
 	if (!tmp)
@@ -223,7 +248,7 @@ mbox_rewrite(const struct spool *sp, int in, const struct stat *st)
 	if (e == SPOOL_OK) {
 		unsigned char digest[16];
 		md5_final(&out.md5, digest);
-		e = mbox_uidl_write(sp, out.size, digest, st);
+		e = mbox_uidl_write(sp, out.size, digest, old_digest, st);
 	}
 	if (e == SPOOL_OK && rename(tmp, sp->path) == -1)
 		e = spool_from_errno(errno);
@@ -250,20 +275,25 @@ mbox_commit(struct spool *sp)
 	if (e != SPOOL_OK)
 		return e;
 
-	/* Still the file we scanned, and its first N octets unchanged?
-	 * Otherwise another program rewrote it: delete nothing. */
+	/* Still the file we scanned, and its first N octets unchanged (the
+	 * same hash64 as at open)?  Otherwise another program rewrote it:
+	 * delete nothing.  The same pass takes the MD5 of [0, N) when the
+	 * id sidecar will describe the old file. */
 	struct stat st;
-	unsigned char digest[16];
+	struct hash64 h;
+	struct mbox_mark old = { .at = sp->scanned };
+	hash64_init(&h);
 	if (fstat(l.fd, &st) == -1)
 		e = SPOOL_ETEMP;
 	else if (st.st_dev != sp->dev || st.st_ino != sp->ino ||
 	         (uint64_t)st.st_size < sp->scanned)
 		e = SPOOL_ECHANGED;
-	else if ((e = mbox_digest(l.fd, sp->scanned, digest)) == SPOOL_OK &&
-	         memcmp(digest, sp->digest, sizeof digest) != 0)
+	else if ((e = mbox_digest(l.fd, sp->scanned, &h, &old,
+	                          mbox_uidl_wanted(sp) ? 1 : 0)) == SPOOL_OK &&
+	         hash64_final(&h) != sp->hash)
 		e = SPOOL_ECHANGED;
 	if (e == SPOOL_OK)
-		e = mbox_rewrite(sp, l.fd, &st);
+		e = mbox_rewrite(sp, l.fd, &st, old.digest);
 	lock_mta_release(&l);
 	close(l.fd);
 	return e;

@@ -1,8 +1,14 @@
 /*
- * One pass over an mbox: message boundaries, wire sizes, unique ids and a
- * digest of everything scanned.  The file is read in fixed pieces, never
- * whole, so a mailbox of any size and lines of any length (binary junk,
- * NUL bytes, no line ends at all) cost bounded memory.  Format: mbox.h.
+ * One pass over an mbox: message boundaries, wire sizes, unique ids and
+ * the hash64 of everything scanned.  The file is read in fixed pieces,
+ * never whole, so a mailbox of any size and lines of any length (binary
+ * junk, NUL bytes, no line ends at all) cost bounded memory.  Format:
+ * mbox.h.
+ *
+ * The hash is fed a buffer at a time, as bytes leave the buffer, not a
+ * line at a time: per-line calls cost more than the hashing itself.  It
+ * is cut at each From line only to note the hash of the prefix before
+ * it, which the scan cache (mbox_cache.c) records.
  */
 #include "mbox.h"
 
@@ -12,21 +18,38 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "hash64.h"
 #include "md5.h"
 
 /* Bytes read at a time.  A line longer than this is handled in pieces;
  * only its first piece is looked at to classify it, which suffices since
  * every test is on the first few octets of a line. */
 #define MBOX_SCAN_BUF 65536
+/* Bytes read at a time when only hashing: no line splitting, so bigger
+ * reads; small enough to stay in the CPU's cache between the copy out of
+ * the page cache and the hash. */
+#define MBOX_DIGEST_BUF (256 * 1024)
 
 struct mbox_reader {
 	int fd;
-	uint64_t end;  /* scan [0, end) */
+	uint64_t end;  /* scan [start, end) */
 	uint64_t base; /* file offset of buf[0] */
 	size_t len, at;
 	bool bol;      /* the next piece starts a line */
+	/* Covers [0, hash->total); every byte is added before it leaves
+	 * the buffer, so hash->total >= base always. */
+	struct hash64 *hash;
 	unsigned char buf[MBOX_SCAN_BUF];
 };
+
+/* Adds the buffered bytes before file offset TO to the hash. */
+static void
+mbox_reader_hash(struct mbox_reader *r, uint64_t to)
+{
+	uint64_t from = r->hash->total;
+	if (to > from)
+		hash64_update(r->hash, r->buf + (from - r->base), (size_t)(to - from));
+}
 
 struct mbox_piece {
 	const unsigned char *p;
@@ -45,6 +68,7 @@ mbox_reader_next(struct mbox_reader *r, struct mbox_piece *pc)
 		    ? memchr(r->buf + r->at, '\n', r->len - r->at) : NULL;
 		uint64_t filled = r->base + r->len;
 		if (!lf && filled < r->end && (r->at > 0 || r->len < MBOX_SCAN_BUF)) {
+			mbox_reader_hash(r, r->base + r->at);
 			memmove(r->buf, r->buf + r->at, r->len - r->at);
 			r->base += r->at;
 			r->len -= r->at;
@@ -75,9 +99,9 @@ enum mbox_where { MBOX_IN_FROM, MBOX_IN_HEAD, MBOX_IN_BODY };
 
 struct mbox_parser {
 	struct spool *sp;
-	struct md5 whole;      /* all of [0, N): commit compares it */
-	struct mbox_mark *marks; /* prefixes whose MD5 is wanted too */
-	size_t nmarks;
+	struct mbox_reader *r;
+	uint64_t start;        /* where the scan began: a From line */
+	uint64_t last_hash;    /* hash64 of [0, the last From line) */
 	struct md5 head;       /* the current message's uid digest */
 	bool have;             /* a message is open (sp->msgs[count-1]) */
 	enum mbox_where where;
@@ -90,6 +114,23 @@ struct mbox_parser {
 	bool prev_blank;
 	uint64_t prev_len, prev_wire;
 };
+
+void
+mbox_hex(const unsigned char *d, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void
+mbox_base_hex(const struct spool_msg *m, char hex[33])
+{
+	mbox_hex(m->base, sizeof m->base, hex);
+}
 
 /* Header fields that mail readers add or rewrite in place: left out of
  * the uid digest so that mutt or pine marking a message read does not
@@ -157,8 +198,6 @@ static void
 mbox_msg_close(struct mbox_parser *ps, uint64_t end)
 {
 	struct spool_msg *m = &ps->sp->msgs[ps->sp->count - 1];
-	unsigned char d[16];
-	static const char hex[] = "0123456789abcdef";
 
 	if (ps->where == MBOX_IN_FROM)
 		m->off = end; /* a From line without line end: no content */
@@ -170,13 +209,8 @@ mbox_msg_close(struct mbox_parser *ps, uint64_t end)
 	if (m->len == 0)
 		m->size = 2; /* wire.h: an empty message is one empty line */
 	m->end = end;
-	md5_final(&ps->head, d);
-	for (int i = 0; i < 16; i++) {
-		m->uid[2 * i] = hex[d[i] >> 4];
-		m->uid[2 * i + 1] = hex[d[i] & 15];
-	}
-	m->uid[32] = '\0';
-	memcpy(m->base, m->uid, sizeof m->base);
+	md5_final(&ps->head, m->base);
+	mbox_base_hex(m, m->uid);
 	ps->have = false;
 	ps->prev_blank = false;
 }
@@ -195,6 +229,8 @@ mbox_msg_start(struct mbox_parser *ps, const struct mbox_piece *pc)
 	if (!(m->envelope = strndup((const char *)pc->p, n)))
 		return SPOOL_ETEMP;
 	m->from = pc->off;
+	mbox_reader_hash(ps->r, pc->off);
+	ps->last_hash = hash64_final(ps->r->hash);
 	md5_init(&ps->head);
 	ps->have = true;
 	ps->where = MBOX_IN_FROM;
@@ -221,50 +257,18 @@ mbox_header_line(struct mbox_parser *ps, const struct mbox_piece *pc)
 	return SPOOL_OK;
 }
 
-/* The pending mark nearest to the start, if it is not beyond LIMIT. */
-static struct mbox_mark *
-mbox_next_mark(const struct mbox_parser *ps, uint64_t limit)
-{
-	struct mbox_mark *next = NULL;
-	for (size_t i = 0; i < ps->nmarks; i++) {
-		struct mbox_mark *mk = &ps->marks[i];
-		if (!mk->done && mk->at <= limit && (!next || mk->at < next->at))
-			next = mk;
-	}
-	return next;
-}
-
-/* Adds a piece to the digest of [0, N), taking those of the marks that
- * fall inside it (or right after it) on the way. */
-static void
-mbox_whole(struct mbox_parser *ps, const struct mbox_piece *pc)
-{
-	size_t fed = 0;
-	struct mbox_mark *mk;
-	while ((mk = mbox_next_mark(ps, pc->off + pc->len))) {
-		size_t k = (size_t)(mk->at - pc->off); /* >= fed: in order */
-		md5_update(&ps->whole, pc->p + fed, k - fed);
-		fed = k;
-		struct md5 copy = ps->whole;
-		md5_final(&copy, mk->digest);
-		mk->done = true;
-	}
-	md5_update(&ps->whole, pc->p + fed, pc->len - fed);
-}
-
 static enum spool_err
 mbox_piece(struct mbox_parser *ps, const struct mbox_piece *pc)
 {
 	enum spool_err e = SPOOL_OK;
 
-	mbox_whole(ps, pc);
 	if (pc->bol) {
 		ps->line_off = pc->off;
 		ps->line_len = 0;
 		ps->line_blank = pc->eol &&
 		    (pc->len == 1 || (pc->len == 2 && pc->p[0] == '\r'));
 		bool from = pc->len >= 5 && memcmp(pc->p, "From ", 5) == 0 &&
-		            (pc->off == 0 || ps->prev_blank);
+		            (pc->off == ps->start || ps->prev_blank);
 		if (from)
 			e = mbox_msg_start(ps, pc);
 		else if (!ps->have)
@@ -286,16 +290,15 @@ mbox_piece(struct mbox_parser *ps, const struct mbox_piece *pc)
 }
 
 enum spool_err
-mbox_scan(struct spool *sp, int fd, struct mbox_mark *marks, size_t nmarks)
+mbox_scan(struct spool *sp, int fd, uint64_t start, struct hash64 *h,
+          uint64_t *last_hash_r)
 {
 	struct mbox_reader *r = malloc(sizeof *r);
 	if (!r)
 		return SPOOL_ETEMP;
-	*r = (struct mbox_reader){ .fd = fd, .end = sp->scanned, .bol = true };
-	struct mbox_parser ps = { .sp = sp, .marks = marks, .nmarks = nmarks };
-	for (size_t i = 0; i < nmarks; i++)
-		marks[i].done = false;
-	md5_init(&ps.whole);
+	*r = (struct mbox_reader){ .fd = fd, .end = sp->scanned, .base = start,
+	                           .bol = true, .hash = h };
+	struct mbox_parser ps = { .sp = sp, .r = r, .start = start };
 
 	struct mbox_piece pc = { 0 };
 	enum spool_err e = SPOOL_OK;
@@ -309,39 +312,65 @@ mbox_scan(struct spool *sp, int fd, struct mbox_mark *marks, size_t nmarks)
 			mbox_line_end(&ps); /* the last line has no LF */
 		mbox_msg_close(&ps, sp->scanned);
 	}
-	struct mbox_mark *mk; /* at == N, or an empty file */
-	while (e == SPOOL_OK && (mk = mbox_next_mark(&ps, sp->scanned))) {
-		struct md5 copy = ps.whole;
-		md5_final(&copy, mk->digest);
-		mk->done = true;
+	if (e == SPOOL_OK) {
+		mbox_reader_hash(r, r->base + r->len);
+		*last_hash_r = ps.last_hash;
 	}
-	md5_final(&ps.whole, sp->digest);
 	free(r);
 	return e;
 }
 
 enum spool_err
-mbox_digest(int fd, uint64_t len, unsigned char digest[16])
+mbox_digest(int fd, uint64_t len, struct hash64 *h, struct mbox_mark *marks,
+            size_t nmarks)
 {
+	/* MD5 is wanted up to the farthest mark within LEN. */
+	uint64_t md5_to = 0;
+	for (size_t i = 0; i < nmarks; i++) {
+		marks[i].done = false;
+		if (marks[i].at <= len && marks[i].at > md5_to)
+			md5_to = marks[i].at;
+	}
+	uint64_t hash_from = h ? h->total : len;
+	uint64_t to = h ? len : md5_to;
+	uint64_t at = nmarks > 0 ? 0 : hash_from;
 	struct md5 m;
-	unsigned char *buf = malloc(MBOX_SCAN_BUF);
+	md5_init(&m);
+	unsigned char *buf = malloc(MBOX_DIGEST_BUF);
 	if (!buf)
 		return SPOOL_ETEMP;
-	md5_init(&m);
-	for (uint64_t at = 0; at < len;) {
-		size_t want = len - at < MBOX_SCAN_BUF ? (size_t)(len - at)
-		                                       : MBOX_SCAN_BUF;
+	enum spool_err e = SPOOL_OK;
+	for (;;) {
+		/* the marks at AT (the first time, also those at 0) */
+		for (size_t i = 0; i < nmarks; i++)
+			if (!marks[i].done && marks[i].at == at) {
+				struct md5 copy = m;
+				md5_final(&copy, marks[i].digest);
+				marks[i].done = true;
+			}
+		if (at >= to)
+			break;
+		uint64_t stop = to;
+		for (size_t i = 0; i < nmarks; i++)
+			if (!marks[i].done && marks[i].at > at && marks[i].at < stop)
+				stop = marks[i].at; /* end the read at the next mark */
+		size_t want = stop - at < MBOX_DIGEST_BUF ? (size_t)(stop - at)
+		                                          : MBOX_DIGEST_BUF;
 		ssize_t n = pread(fd, buf, want, (off_t)at);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			free(buf);
-			return n == 0 ? SPOOL_ECHANGED : SPOOL_ETEMP;
+			e = n == 0 ? SPOOL_ECHANGED : SPOOL_ETEMP;
+			break;
 		}
-		md5_update(&m, buf, (size_t)n);
+		if (at < md5_to)
+			md5_update(&m, buf, (size_t)n);
+		if (at + (uint64_t)n > hash_from) {
+			uint64_t skip = at < hash_from ? hash_from - at : 0;
+			hash64_update(h, buf + skip, (size_t)n - (size_t)skip);
+		}
 		at += (uint64_t)n;
 	}
-	md5_final(&m, digest);
 	free(buf);
-	return SPOOL_OK;
+	return e;
 }

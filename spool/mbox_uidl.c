@@ -31,13 +31,13 @@
  */
 #include "mbox.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "cache_file.h"
 
 static const char mbox_uidl_magic[] = "postoffice-uidl 1\n";
 
@@ -56,20 +56,10 @@ mbox_uidl_name(const char *mbox, bool tmp)
 static bool
 mbox_uidl_num(char **p, const char *end, char stop, uint64_t *v_r)
 {
-	char *s = *p;
-	uint64_t v = 0;
-	size_t n = 0;
-	for (; s < end && *s >= '0' && *s <= '9'; s++, n++) {
-		unsigned d = (unsigned)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	if (n == 0 || n > MBOX_UIDL_NUM_MAX || (n > 1 && **p == '0') ||
-	    s == end || *s != stop)
+	const char *s = *p;
+	if (!cache_parse_num(&s, end, stop, v_r))
 		return false;
-	*p = s + 1;
-	*v_r = v;
+	*p += s - *p;
 	return true;
 }
 
@@ -164,39 +154,13 @@ struct mbox_uidl *
 mbox_uidl_read(const char *mbox, uid_t owner)
 {
 	char *side = mbox_uidl_name(mbox, false);
-	if (!side)
-		return NULL;
-	/* O_NONBLOCK: a FIFO planted under this name must not hang us. */
-	int fd = open(side, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct mbox_uidl *u = side ? calloc(1, sizeof *u) : NULL;
+	size_t len;
+	if (u)
+		u->text = cache_file_slurp(side, owner, MBOX_UIDL_MAX, &len);
 	free(side);
-	if (fd < 0)
-		return NULL;
-	struct stat st;
-	struct mbox_uidl *u = NULL;
-	/* Ours only if we or the mbox's owner wrote it (mail directories
-	 * are often writable by others: /var/mail is 1777 or group mail). */
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (st.st_uid != owner && st.st_uid != geteuid()) ||
-	    st.st_size < 0 || st.st_size > MBOX_UIDL_MAX ||
-	    !(u = calloc(1, sizeof *u)) ||
-	    !(u->text = malloc((size_t)st.st_size + 1)))
-		goto fail;
-	size_t len = (size_t)st.st_size, got = 0;
-	while (got < len) {
-		ssize_t n = pread(fd, u->text + got, len - got, (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		got += (size_t)n;
-	}
-	u->text[len] = '\0';
-	if (!mbox_uidl_parse(u, len))
-		goto fail;
-	close(fd);
-	return u;
-fail:
-	close(fd);
+	if (u && u->text && mbox_uidl_parse(u, len))
+		return u;
 	mbox_uidl_free(u);
 	return NULL;
 }
@@ -230,7 +194,9 @@ mbox_uidl_apply(struct spool *sp, const struct mbox_uidl *u,
 		if (j == sp->count)
 			break;
 		struct spool_msg *m = &sp->msgs[j];
-		if (m->from != u->e[i].off || strcmp(m->base, u->e[i].base) != 0)
+		char base[33];
+		mbox_base_hex(m, base);
+		if (m->from != u->e[i].off || strcmp(base, u->e[i].base) != 0)
 			continue;
 		if (!(m->pin = strdup(u->e[i].uid)))
 			return SPOOL_ETEMP;
@@ -239,6 +205,16 @@ mbox_uidl_apply(struct spool *sp, const struct mbox_uidl *u,
 }
 
 /* ---- writing ---- */
+
+/* M's id is not the one it would be given first: the sidecar keeps it. */
+static bool
+mbox_uidl_suffixed(const struct spool *sp, const struct spool_msg *m)
+{
+	char base[33];
+	mbox_base_hex(m, base);
+	return strcmp(m->uid, sp->reuse_xuidl && m->given_uid ? m->given_uid
+	                                                       : base) != 0;
+}
 
 /* The text being built, never longer than MBOX_UIDL_MAX. */
 struct mbox_uidl_text {
@@ -257,14 +233,9 @@ static void
 mbox_uidl_section(struct mbox_uidl_text *t, const struct spool *sp,
                   bool kept, uint64_t size, const unsigned char digest[16])
 {
-	static const char hex[] = "0123456789abcdef";
 	char line[MBOX_UIDL_NUM_MAX + 34 + UID_MAX + 2];
-	char dhex[33];
-	for (int i = 0; i < 16; i++) {
-		dhex[2 * i] = hex[digest[i] >> 4];
-		dhex[2 * i + 1] = hex[digest[i] & 15];
-	}
-	dhex[32] = '\0';
+	char dhex[33], base[33];
+	mbox_hex(digest, 16, dhex);
 	int n = snprintf(line, sizeof line, "mbox %llu %s\n",
 	                 (unsigned long long)size, dhex);
 	if (n < 0 || (size_t)n > MBOX_UIDL_MAX - t->len)
@@ -278,12 +249,11 @@ mbox_uidl_section(struct mbox_uidl_text *t, const struct spool *sp,
 			continue;
 		uint64_t at = kept ? off : m->from;
 		off += m->end - m->from;
-		const char *first = sp->reuse_xuidl && m->given_uid ? m->given_uid
-		                                                    : m->base;
-		if (strcmp(m->uid, first) == 0)
+		if (!mbox_uidl_suffixed(sp, m))
 			continue;
+		mbox_base_hex(m, base);
 		n = snprintf(line, sizeof line, "%llu %s %s\n",
-		             (unsigned long long)at, m->base, m->uid);
+		             (unsigned long long)at, base, m->uid);
 		if (n < 0 || (size_t)n >= sizeof line ||
 		    (size_t)n > MBOX_UIDL_MAX - t->len)
 			return;
@@ -293,39 +263,19 @@ mbox_uidl_section(struct mbox_uidl_text *t, const struct spool *sp,
 	}
 }
 
-/* Writes TEXT to TMP (fsync'ed, the mbox's owner and mode) and renames
- * it to SIDE. */
-static enum spool_err
-mbox_uidl_put(const char *tmp, const char *side,
-              const struct mbox_uidl_text *t, const struct stat *st)
+bool
+mbox_uidl_wanted(const struct spool *sp)
 {
-	/* Only a commit holding the MTA locks writes this name, so an
-	 * existing one is a crashed commit's leftover. */
-	unlink(tmp);
-	int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	               0600);
-	enum spool_err e = out < 0 ? spool_from_errno(errno) : SPOOL_OK;
-	if (e == SPOOL_OK)
-		e = spool_write_all(out, (const unsigned char *)t->buf, t->len);
-	if (e == SPOOL_OK && fchmod(out, st->st_mode & 0660) == -1)
-		e = SPOOL_ETEMP;
-	if (e == SPOOL_OK && geteuid() == 0 &&
-	    fchown(out, st->st_uid, st->st_gid) == -1)
-		e = SPOOL_ETEMP;
-	if (e == SPOOL_OK && fsync(out) == -1)
-		e = SPOOL_ETEMP;
-	if (out >= 0 && close(out) == -1 && e == SPOOL_OK)
-		e = SPOOL_ETEMP;
-	if (e == SPOOL_OK && rename(tmp, side) == -1)
-		e = spool_from_errno(errno);
-	if (e != SPOOL_OK && out >= 0)
-		unlink(tmp);
-	return e;
+	for (size_t i = 0; i < sp->count; i++)
+		if (mbox_uidl_suffixed(sp, &sp->msgs[i]))
+			return true;
+	return false;
 }
 
 enum spool_err
 mbox_uidl_write(const struct spool *sp, uint64_t size,
-                const unsigned char digest[16], const struct stat *st)
+                const unsigned char digest[16],
+                const unsigned char old_digest[16], const struct stat *st)
 {
 	char *side = mbox_uidl_name(sp->path, false);
 	char *tmp = mbox_uidl_name(sp->path, true);
@@ -336,9 +286,10 @@ mbox_uidl_write(const struct spool *sp, uint64_t size,
 		memcpy(t.buf, mbox_uidl_magic, ml);
 		t.len = ml;
 		mbox_uidl_section(&t, sp, true, size, digest);
-		mbox_uidl_section(&t, sp, false, sp->scanned, sp->digest);
+		mbox_uidl_section(&t, sp, false, sp->scanned, old_digest);
 		if (t.entries > 0) {
-			e = mbox_uidl_put(tmp, side, &t, st);
+			/* Only a commit holding the MTA locks writes TMP. */
+			e = cache_file_put(tmp, side, t.buf, t.len, st, true);
 			/* In place before the mbox it describes. */
 			if (e == SPOOL_OK)
 				spool_fsync_dir(side);

@@ -96,7 +96,8 @@ static bool
 spool_name_ok(const char *name)
 {
 	static const char *const ours[] = { ".lock", ".pop-lock", ".pop-new",
-	                                    ".pop-uidl", ".pop-uidl-new" };
+	                                    ".pop-uidl", ".pop-uidl-new",
+	                                    ".pop-cache", ".pop-cache-new" };
 	size_t len = strlen(name);
 
 	if (len == 0 || len > SPOOL_NAME_MAX || name[0] == '.')
@@ -508,6 +509,21 @@ spool_msg_add(struct spool *sp)
 	struct spool_msg *m = &sp->msgs[sp->count++];
 	memset(m, 0, sizeof *m);
 	return m;
+}
+
+bool
+spool_msg_reserve(struct spool *sp, size_t n)
+{
+	if (n <= sp->cap - sp->count)
+		return true;
+	if (n > SIZE_MAX / sizeof *sp->msgs - sp->count)
+		return false;
+	struct spool_msg *m = realloc(sp->msgs, (sp->count + n) * sizeof *m);
+	if (!m)
+		return false;
+	sp->msgs = m;
+	sp->cap = sp->count + n;
+	return true;
 }
 
 bool

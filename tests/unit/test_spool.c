@@ -49,6 +49,8 @@ test_bad_names(void **state)
 	static const char *const bad[] = {
 		"a/b", "..", ".", "", "x\001", "x\177", "/etc/passwd", "../alice",
 		".hidden", "work.lock", "work.pop-lock", "work.pop-new",
+		"work.pop-uidl", "work.pop-uidl-new", "work.pop-cache",
+		"work.pop-cache-new",
 	};
 	char side[200];
 	folder_path(f, "work", side, sizeof side);

@@ -24,6 +24,7 @@
 
 #include "params.h"
 #include "spool.h"
+#include "wire.h"
 
 struct tfx {
 	char dir[64];     /* the temporary directory */
@@ -156,6 +157,18 @@ tfx_assert_msg(struct spool *sp, size_t idx, const char *want)
 	assert_int_equal(len, strlen(want));
 	assert_memory_equal(got, want, len);
 	free(got);
+}
+
+/* Every announced size is the wire size of the bytes read. */
+static inline void
+tfx_assert_sizes(struct spool *sp)
+{
+	for (size_t i = 0; i < spool_count(sp); i++) {
+		const unsigned char *d;
+		size_t len;
+		assert_int_equal(spool_read(sp, i, &d, &len), SPOOL_OK);
+		assert_int_equal(spool_size(sp, i), wire_size(d, len));
+	}
 }
 
 /*
