@@ -8,7 +8,9 @@
  * reader may rename a file between new/ and cur/ or change its flags at
  * any time, so a file is always looked up again by its unique part when
  * its name no longer works.  The session lock is <maildir>/postoffice.lock
- * (spool.c, lock.h).
+ * (spool.c, lock.h); it also makes the session the only writer of the
+ * size cache <maildir>/postoffice.sizes (maildir_cache.c), which spares
+ * reading every file at open to learn its size.
  */
 #include "backend.h"
 
@@ -22,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "maildir_cache.h"
 #include "wire.h"
 
 static const char *const maildir_sub[2] = { "new", "cur" };
@@ -66,48 +69,90 @@ maildir_slurp(struct spool *sp, int fd, size_t *len_r)
 	return SPOOL_OK;
 }
 
-/* Adds NAME of new/ or cur/ (open as DFD) if it is a regular file. */
+/* A message file found by the scan.  The messages are made only once
+ * all are found, in maildrop order (maildir_messages). */
+struct maildir_found {
+	char *name;              /* owned until it moves into its message */
+	uint64_t size;
+	time_t mtime;
+	int sub;
+};
+
+/* What the files are sorted by: STAMP, the name's numeric time prefix,
+ * parsed once per name (parsing it at every comparison cost millions of
+ * strtoull calls on a large Maildir), then the name and the sub.  Keys
+ * of 16 octets sort faster than the records themselves. */
+struct maildir_key {
+	unsigned long long stamp;
+	const struct maildir_found *f;
+};
+
+/* What maildir_open carries through the scan of new/ and cur/. */
+struct maildir_scan {
+	struct maildir_cache *cache;
+	struct maildir_found *f;
+	size_t n, cap;
+};
+
+/* The wire size of NAME (open in DFD), read whole; false if it cannot be
+ * read.  ST is its lstat, replaced by the fstat of what was read. */
+static bool
+maildir_read_size(struct spool *sp, int dfd, const char *name,
+                  struct stat *st, uint64_t *wire_r, bool *whole_r)
+{
+	/* O_NONBLOCK: should it have become a FIFO since, open must not hang. */
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	size_t len;
+	bool ok = fstat(fd, st) == 0 && S_ISREG(st->st_mode) &&
+	          maildir_slurp(sp, fd, &len) == SPOOL_OK;
+	close(fd);
+	if (ok) {
+		*wire_r = wire_size(sp->buf, len);
+		*whole_r = (uint64_t)st->st_size == len;
+	}
+	return ok;
+}
+
+/* Notes NAME of new/ or cur/ (open as DFD) if it is a regular file, its
+ * size from the cache if the cache knows the file as it is, else read. */
 static enum spool_err
-maildir_add(struct spool *sp, int dfd, int sub, const char *name)
+maildir_add(struct spool *sp, int dfd, int sub, const char *name,
+            struct maildir_scan *sc)
 {
 	struct stat st;
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    !S_ISREG(st.st_mode))
 		return SPOOL_OK;
-	/* O_NONBLOCK: should it have become a FIFO since, open must not hang. */
-	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return SPOOL_OK;
-	size_t len;
-	enum spool_err e = SPOOL_OK;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    maildir_slurp(sp, fd, &len) != SPOOL_OK) {
-		close(fd);
-		return SPOOL_OK;
+	uint64_t size;
+	if (!maildir_cache_size(sc->cache, sub, name, &st, &size)) {
+		bool whole;
+		if (!maildir_read_size(sp, dfd, name, &st, &size, &whole))
+			return SPOOL_OK;
+		if (whole)
+			maildir_cache_note(sc->cache, sub, name, &st, size);
 	}
-	close(fd);
-
-	struct spool_msg *m = spool_msg_add(sp);
-	if (!m)
+	if (sc->n == sc->cap) {
+		/* First as many as the cache knows: growing copies. */
+		size_t cap = sc->cap ? 2 * sc->cap
+		                     : maildir_cache_entries(sc->cache) + 256;
+		struct maildir_found *f = cap < SIZE_MAX / sizeof *f
+		                        ? realloc(sc->f, cap * sizeof *f) : NULL;
+		if (!f)
+			return SPOOL_ETEMP;
+		sc->f = f;
+		sc->cap = cap;
+	}
+	char *copy = strdup(name);
+	if (!copy)
 		return SPOOL_ETEMP;
-	m->sub = sub;
-	m->size = wire_size(sp->buf, len);
-	m->name = strdup(name);
-	m->envelope = spool_envelope_make(NULL, st.st_mtime);
-	if (!m->name || !m->envelope)
-		e = SPOOL_ETEMP;
-	size_t bl = maildir_base_len(name);
-	if (spool_uid_valid((const unsigned char *)name, bl)) {
-		memcpy(m->uid, name, bl);
-		m->uid[bl] = '\0';
-	} else {
-		spool_md5_hex_uid(name, bl, m->uid);
-	}
-	return e;
+	sc->f[sc->n++] = (struct maildir_found){ copy, size, st.st_mtime, sub };
+	return SPOOL_OK;
 }
 
 static enum spool_err
-maildir_scan(struct spool *sp, int sub)
+maildir_scan(struct spool *sp, int sub, struct maildir_scan *sc)
 {
 	char *dir = spool_strcat3(sp->path, "/", maildir_sub[sub]);
 	if (!dir)
@@ -120,34 +165,80 @@ maildir_scan(struct spool *sp, int sub)
 	struct dirent *de;
 	while (e == SPOOL_OK && (de = readdir(d)) != NULL)
 		if (de->d_name[0] != '.')
-			e = maildir_add(sp, dirfd(d), sub, de->d_name);
+			e = maildir_add(sp, dirfd(d), sub, de->d_name, sc);
 	closedir(d);
 	return e;
 }
 
+/* Time prefix, then name, then new/ before cur/. */
 static int
 maildir_cmp(const void *a, const void *b)
 {
-	const struct spool_msg *x = a, *y = b;
-	unsigned long long tx = strtoull(x->name, NULL, 10);
-	unsigned long long ty = strtoull(y->name, NULL, 10);
-	if (tx != ty)
-		return tx < ty ? -1 : 1;
-	int c = strcmp(x->name, y->name);
-	return c ? c : x->sub - y->sub;
+	const struct maildir_key *x = a, *y = b;
+	if (x->stamp != y->stamp)
+		return x->stamp < y->stamp ? -1 : 1;
+	int c = strcmp(x->f->name, y->f->name);
+	return c ? c : x->f->sub - y->f->sub;
+}
+
+/* Makes the messages from the files found, in maildrop order. */
+static enum spool_err
+maildir_messages(struct spool *sp, struct maildir_scan *sc)
+{
+	struct maildir_key *k = malloc(sc->n * sizeof *k + 1);
+	if (!k)
+		return SPOOL_ETEMP;
+	for (size_t i = 0; i < sc->n; i++)
+		k[i] = (struct maildir_key){ strtoull(sc->f[i].name, NULL, 10),
+		                             &sc->f[i] };
+	qsort(k, sc->n, sizeof *k, maildir_cmp);
+	enum spool_err e = spool_msg_reserve(sp, sc->n) ? SPOOL_OK : SPOOL_ETEMP;
+	for (size_t i = 0; i < sc->n && e == SPOOL_OK; i++) {
+		struct maildir_found *f = (struct maildir_found *)k[i].f;
+		struct spool_msg *m = spool_msg_add(sp);
+		if (!m || !(m->envelope = spool_envelope_make(NULL, f->mtime))) {
+			e = SPOOL_ETEMP;
+			break;
+		}
+		m->name = f->name;
+		f->name = NULL;
+		m->sub = f->sub;
+		m->size = f->size;
+		size_t bl = maildir_base_len(m->name);
+		if (spool_uid_valid((const unsigned char *)m->name, bl)) {
+			memcpy(m->uid, m->name, bl);
+			m->uid[bl] = '\0';
+		} else {
+			spool_md5_hex_uid(m->name, bl, m->uid);
+		}
+	}
+	free(k);
+	return e;
 }
 
 static enum spool_err
 maildir_open(struct spool *sp)
 {
-	for (int sub = 0; sub < 2; sub++) {
-		enum spool_err e = maildir_scan(sp, sub);
-		if (e != SPOOL_OK)
-			return e;
-	}
-	if (sp->count > 1)
-		qsort(sp->msgs, sp->count, sizeof *sp->msgs, maildir_cmp);
-	return spool_uids_unique(sp) ? SPOOL_OK : SPOOL_ETEMP;
+	/* The size cache belongs to the Maildir's owner (maildir_cache.c);
+	 * we hold the session lock, so no other session writes it. */
+	struct stat dst;
+	struct maildir_scan sc = { 0 };
+	if (stat(sp->path, &dst) == 0)
+		sc.cache = maildir_cache_load(sp->path, dst.st_uid);
+	enum spool_err e = SPOOL_OK;
+	for (int sub = 0; sub < 2 && e == SPOOL_OK; sub++)
+		e = maildir_scan(sp, sub, &sc);
+	if (e == SPOOL_OK)
+		maildir_cache_save(sc.cache, &dst);
+	maildir_cache_free(sc.cache);
+	if (e == SPOOL_OK)
+		e = maildir_messages(sp, &sc);
+	for (size_t i = 0; i < sc.n; i++)
+		free(sc.f[i].name); /* those not moved into a message */
+	free(sc.f);
+	if (e == SPOOL_OK && !spool_uids_unique(sp))
+		e = SPOOL_ETEMP;
+	return e;
 }
 
 /* Finds M again after a mail reader renamed it (new/ -> cur/, flags):

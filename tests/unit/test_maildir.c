@@ -1,7 +1,48 @@
-/* The Maildir backend through the spool API. */
+/*
+ * The Maildir backend through the spool API, and its size cache
+ * (maildir_cache.c): used when a file is as it was, never when it is
+ * not (replaced, rewritten, too recent to be sure), ignored when damaged
+ * or foreign, rebuilt, and never needed.
+ */
 #include "test_spool_util.h"
 
+#include <stdarg.h>
+#include <time.h>
+
 #include "wire.h"
+
+/* ---- the seam: the clock the cache reads, the files the scan reads ---- */
+
+time_t __real_time(time_t *t);
+time_t __wrap_time(time_t *t);
+int __real_openat(int dfd, const char *path, int flags, ...);
+int __wrap_openat(int dfd, const char *path, int flags, ...);
+
+static time_t clock_ahead; /* seconds added to the real time */
+static int reads;          /* message files opened by the scan */
+
+time_t
+__wrap_time(time_t *t)
+{
+	time_t now = __real_time(NULL) + clock_ahead;
+	if (t)
+		*t = now;
+	return now;
+}
+
+int
+__wrap_openat(int dfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	if (flags & O_CREAT) {
+		va_list ap;
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	reads++;
+	return __real_openat(dfd, path, flags, mode);
+}
 
 static void
 md_make(const struct tfx *f)
@@ -32,6 +73,7 @@ md_path(const struct tfx *f, const char *sub, const char *name, char *p, size_t 
 static int
 md_setup(void **state)
 {
+	clock_ahead = 0;
 	if (tfx_setup(state) != 0)
 		return -1;
 	struct tfx *f = *state;
@@ -199,6 +241,236 @@ test_session_lock(void **state)
 	assert_true(tfx_exists(side)); /* never unlinked */
 }
 
+/* ---- the size cache ---- */
+
+/* The sizes and ids of alice's Maildir, one line, and the files read. */
+static char *
+md_listing(struct tfx *f, int *reads_r)
+{
+	reads = 0;
+	struct spool *sp = tfx_open(f);
+	*reads_r = reads;
+	char *out = calloc(spool_count(sp) + 1, UID_MAX + 32);
+	assert_non_null(out);
+	for (size_t i = 0; i < spool_count(sp); i++)
+		sprintf(out + strlen(out), "%s=%llu ", spool_uid(sp, i),
+		        (unsigned long long)spool_size(sp, i));
+	spool_close(sp);
+	return out;
+}
+
+static void
+md_cache_path(const struct tfx *f, char *p, size_t sz)
+{
+	snprintf(p, sz, "%s/postoffice.sizes", f->path);
+}
+
+/* Entries in the cache file (lines but the first and the trailer). */
+static int
+md_cache_entries(const struct tfx *f)
+{
+	char p[200];
+	md_cache_path(f, p, sizeof p);
+	char *text = tfx_read(p, NULL);
+	int n = -2;
+	for (char *c = text; *c; c++)
+		n += *c == '\n';
+	free(text);
+	return n;
+}
+
+static const char *const md_want =
+	"999999999.M9P9.host=29 1000000001.M1P1.host=19 1000000002.M2P2.host=19 ";
+
+/* Files older than the racy window: the second session reads none, and
+ * an unchanged Maildir leaves the cache file alone. */
+static void
+test_cache_spares_reading(void **state)
+{
+	struct tfx *f = *state;
+	int n;
+	clock_ahead = 10;
+	char *first = md_listing(f, &n);
+	assert_string_equal(first, md_want);
+	assert_int_equal(n, 3);
+	assert_int_equal(md_cache_entries(f), 3);
+	char p[200];
+	struct stat before, after;
+	md_cache_path(f, p, sizeof p);
+	assert_int_equal(stat(p, &before), 0);
+	char *second = md_listing(f, &n);
+	assert_string_equal(second, first);
+	assert_int_equal(n, 0);
+	assert_int_equal(stat(p, &after), 0);
+	assert_true(before.st_ino == after.st_ino); /* not rewritten */
+	free(first);
+	free(second);
+}
+
+/* A file changed less than two seconds before the session could change
+ * again without its times showing it: it is never cached. */
+static void
+test_recent_files_not_cached(void **state)
+{
+	struct tfx *f = *state;
+	int n;
+	char *first = md_listing(f, &n);
+	assert_int_equal(n, 3);
+	char p[300];
+	md_path(f, "new", "1000000001.M1P1.host", p, sizeof p);
+	tfx_writes(p, "Subject: one\r\n\r\nA\r\n"); /* same size, in place */
+	char *second = md_listing(f, &n);
+	assert_int_equal(n, 3);
+	assert_non_null(strstr(second, "1000000001.M1P1.host=19 "));
+	free(first);
+	free(second);
+}
+
+/* A file replaced under its name, or rewritten in place, with another
+ * size: read again, its new size listed. */
+static void
+test_cache_stale_entry(void **state)
+{
+	struct tfx *f = *state;
+	int n;
+	clock_ahead = 10;
+	free(md_listing(f, &n));
+	char p[300], tmp[300];
+	md_path(f, "cur", "1000000002.M2P2.host:2,S", p, sizeof p);
+	snprintf(tmp, sizeof tmp, "%s/tmp/x", f->path);
+	tfx_writes(tmp, "Subject: two, longer now\n\nb\n");
+	assert_int_equal(rename(tmp, p), 0);
+	md_path(f, "new", "999999999.M9P9.host", p, sizeof p);
+	tfx_writes(p, "Subject: zero\n\nnow with a newline\n");
+	char *out = md_listing(f, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(out, "999999999.M9P9.host=37 1000000001.M1P1.host=19 "
+	                         "1000000002.M2P2.host=31 ");
+	free(out);
+	struct spool *sp = tfx_open(f);
+	tfx_assert_sizes(sp);
+	spool_close(sp);
+}
+
+/* Garbage, a cut, a forged entry, a foreign owner, a symlink, a
+ * directory: ignored (the files are read) and, where it can be, replaced
+ * by a good cache. */
+static void
+test_cache_damage_ignored(void **state)
+{
+	struct tfx *f = *state;
+	int n;
+	char p[200], copy[200];
+	clock_ahead = 10;
+	free(md_listing(f, &n));
+	md_cache_path(f, p, sizeof p);
+	size_t len;
+	char *good = tfx_read(p, &len);
+
+	tfx_writes(p, "garbage\n");
+	char *out = md_listing(f, &n);
+	assert_string_equal(out, md_want);
+	assert_int_equal(n, 3);
+	free(out);
+	assert_int_equal(md_cache_entries(f), 3); /* rebuilt */
+
+	tfx_write(p, good, len / 2);
+	out = md_listing(f, &n);
+	assert_string_equal(out, md_want);
+	assert_int_equal(n, 3);
+	free(out);
+
+	/* sizes changed in the text: the trailer no longer matches */
+	char *forged = strdup(good);
+	char *c = strstr(forged, " 29\n");
+	assert_non_null(c);
+	c[2] = '8';
+	tfx_write(p, forged, len);
+	out = md_listing(f, &n);
+	assert_string_equal(out, md_want);
+	assert_int_equal(n, 3);
+	free(out);
+	free(forged);
+
+	if (geteuid() == 0) { /* a well-formed cache, but not the owner's */
+		tfx_write(p, good, len);
+		assert_int_equal(chown(p, 4242, 4242), 0);
+		out = md_listing(f, &n);
+		assert_int_equal(n, 3);
+		free(out);
+	}
+	unlink(p);
+	snprintf(copy, sizeof copy, "%s/elsewhere", f->dir);
+	tfx_write(copy, good, len);
+	assert_int_equal(symlink(copy, p), 0);
+	out = md_listing(f, &n);
+	assert_int_equal(n, 3);
+	struct stat st;
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISREG(st.st_mode)); /* the link was replaced, */
+	free(tfx_read(copy, NULL));        /* not followed */
+	free(out);
+	free(good);
+}
+
+/* A cache that cannot be written (a directory in its way): every open
+ * works, reading the files. */
+static void
+test_cache_never_required(void **state)
+{
+	struct tfx *f = *state;
+	int n;
+	char p[200], tmp[210];
+	clock_ahead = 10;
+	md_cache_path(f, p, sizeof p);
+	snprintf(tmp, sizeof tmp, "%s-new", p);
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	for (int i = 0; i < 2; i++) {
+		char *out = md_listing(f, &n);
+		assert_string_equal(out, md_want);
+		assert_int_equal(n, 3);
+		free(out);
+	}
+	assert_false(tfx_exists(p));
+	rmdir(tmp);
+	assert_int_equal(mkdir(p, 0700), 0); /* the cache's own name */
+	char *out = md_listing(f, &n);
+	assert_string_equal(out, md_want);
+	free(out);
+	rmdir(p);
+}
+
+/* Mail added, removed and renamed between sessions. */
+static void
+test_cache_follows_changes(void **state)
+{
+	struct tfx *f = *state;
+	int n;
+	clock_ahead = 10;
+	free(md_listing(f, &n));
+	const char *msg = "Subject: four\n\nfour\n";
+	assert_int_equal(spool_deliver(&f->where, "alice", NULL,
+	                 (const unsigned char *)msg, strlen(msg)), SPOOL_OK);
+	char *out = md_listing(f, &n);
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(out, "=23 "));
+	free(out);
+	assert_int_equal(md_cache_entries(f), 4);
+
+	char from[300], to[300];
+	md_path(f, "new", "999999999.M9P9.host", from, sizeof from);
+	assert_int_equal(unlink(from), 0);
+	md_path(f, "new", "1000000001.M1P1.host", from, sizeof from);
+	md_path(f, "cur", "1000000001.M1P1.host:2,S", to, sizeof to);
+	assert_int_equal(rename(from, to), 0);
+	out = md_listing(f, &n);
+	assert_int_equal(n, 1); /* the renamed one: a new name */
+	assert_int_equal(strncmp(out, "1000000001.M1P1.host=19 "
+	                              "1000000002.M2P2.host=19 ", 48), 0);
+	free(out);
+	assert_int_equal(md_cache_entries(f), 3);
+}
+
 int
 main(void)
 {
@@ -211,6 +483,12 @@ main(void)
 		T(test_renamed_message_still_found),
 		T(test_deliver_into_new),
 		T(test_session_lock),
+		T(test_cache_spares_reading),
+		T(test_recent_files_not_cached),
+		T(test_cache_stale_entry),
+		T(test_cache_damage_ignored),
+		T(test_cache_never_required),
+		T(test_cache_follows_changes),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
