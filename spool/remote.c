@@ -53,6 +53,10 @@ parse_listing(struct spool *sp, struct ipc_in *in)
 	if (in->bad || count > in->len || hidden > SIZE_MAX)
 		return SPOOL_ETEMP;
 	sp->hidden_remote = (size_t)hidden;
+	/* Each entry takes at least 10 octets of the listing, so COUNT is
+	 * bounded by what was received before it is trusted with memory. */
+	if (count > in->len / 10 || !spool_msg_reserve(sp, (size_t)count))
+		return SPOOL_ETEMP;
 	for (uint64_t i = 0; i < count; i++) {
 		uint64_t size = ipc_get_u64(in);
 		const char *uid = ipc_get_str(in, UID_MAX);
