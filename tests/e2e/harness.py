@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 BINARY = os.environ.get("POSTOFFICE") or os.path.join(
@@ -89,6 +90,7 @@ class Server:
                     % (self.passwd, self.mail, self.folders, extra_config))
         self.proc = None
         self.log = b""
+        self.log_lock = threading.Lock()
 
     @staticmethod
     def make_maildir(path, msgs):
@@ -144,16 +146,19 @@ class Server:
         return self
 
     def read_log(self):
-        """Everything the server logged so far (non-blocking)."""
-        while self.proc and not self.proc.stderr.closed:
-            r, _, _ = select.select([self.proc.stderr], [], [], 0.05)
-            if not r:
-                break
-            chunk = os.read(self.proc.stderr.fileno(), 65536)
-            if not chunk:
-                break
-            self.log += chunk
-        return self.log
+        """Everything the server logged so far (non-blocking).  Safe from
+        several threads: select and read happen under one lock, or two
+        readers woken by the same line would leave one blocked in read."""
+        with self.log_lock:
+            while self.proc and not self.proc.stderr.closed:
+                r, _, _ = select.select([self.proc.stderr], [], [], 0.05)
+                if not r:
+                    break
+                chunk = os.read(self.proc.stderr.fileno(), 65536)
+                if not chunk:
+                    break
+                self.log += chunk
+            return self.log
 
     def wait_log(self, pattern, timeout=5):
         """The first match of PATTERN (bytes regex) in the log, waiting up
