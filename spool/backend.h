@@ -84,6 +84,10 @@ struct spool_backend {
 	 * the listed size, as read would (spool_locate). */
 	enum spool_err (*locate)(struct spool *sp, size_t idx, int *fd_r,
 	                         uint64_t *off_r, uint64_t *len_r);
+	/* Optional: fills in every shown message's envelope at once, for a
+	 * backend that leaves them out of its listing (remote.c); any it
+	 * cannot get are synthesized, so none is left NULL. */
+	void (*envelopes)(struct spool *sp);
 	/* Removes the messages marked deleted (at least one is). */
 	enum spool_err (*commit)(struct spool *sp);
 	/* Releases what open acquired, except what spool.c owns. */

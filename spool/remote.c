@@ -60,11 +60,10 @@ parse_listing(struct spool *sp, struct ipc_in *in)
 	for (uint64_t i = 0; i < count; i++) {
 		uint64_t size = ipc_get_u64(in);
 		const char *uid = ipc_get_str(in, UID_MAX);
-		const char *env = ipc_get_str(in, in->len);
 		if (in->bad || !spool_uid_valid((const unsigned char *)uid, strlen(uid)))
 			return SPOOL_ETEMP;
 		struct spool_msg *m = spool_msg_add(sp);
-		if (!m || !(m->envelope = strdup(env)))
+		if (!m)
 			return SPOOL_ETEMP;
 		m->size = size;
 		memcpy(m->uid, uid, strlen(uid) + 1);
@@ -233,11 +232,35 @@ remote_close(struct spool *sp)
 	sp->fd = -1;
 }
 
+/* POP1 shows each message's "From " line: fetched once, on first use.
+ * If the monitor cannot say, a neutral one stands in, since a From line
+ * of some kind is what separates messages in POP1's mailbox data. */
+static void
+remote_envelopes(struct spool *sp)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	struct ipc_in in;
+	bool got = ipc_send(sp->fd, PS_ENVELOPES, NULL, NULL, 0)
+	        && recv_reply(sp->fd, PS_ENVELOPE_LIST, &buf, &len);
+	ipc_in_init(&in, buf, len);
+	if (!got || ipc_get_u64(&in) != SPOOL_OK || ipc_get_u64(&in) != sp->count)
+		in.bad = true;
+	for (size_t i = 0; i < sp->count; i++) {
+		const char *env = ipc_get_str(&in, len);
+		struct spool_msg *m = &sp->msgs[i];
+		if (!m->envelope)
+			m->envelope = !in.bad ? strdup(env) : spool_envelope_make(NULL, 0);
+	}
+	free(buf);
+}
+
 static const struct spool_backend remote_backend = {
 	.name = "remote",
 	.read = remote_read,
 	.commit = remote_commit,
 	.close = remote_close,
+	.envelopes = remote_envelopes,
 	/* no open (spool_remote_open does it) and no deliver: delivery is
 	 * never done by a protocol process */
 };

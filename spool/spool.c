@@ -278,8 +278,13 @@ spool_uid(const struct spool *sp, size_t idx)
 const char *
 spool_envelope(const struct spool *sp, size_t idx)
 {
-	return idx < sp->shown && sp->msgs[idx].envelope ? sp->msgs[idx].envelope
-	                                                 : "";
+	if (idx >= sp->shown)
+		return "";
+	/* Fetched on first use: only POP1 shows envelopes.  SP is never
+	 * defined const; the accessor is const for its callers' sake. */
+	if (!sp->msgs[idx].envelope && sp->be && sp->be->envelopes)
+		sp->be->envelopes((struct spool *)(uintptr_t)sp);
+	return sp->msgs[idx].envelope ? sp->msgs[idx].envelope : "";
 }
 
 bool

@@ -43,14 +43,16 @@ enum privsep_msg {
 	PS_READ,           /* idx                          -> PS_DATA */
 	PS_COMMIT,         /* one octet per message, 1 = deleted -> PS_RESULT */
 	PS_CLOSE,          /*                              -> PS_RESULT */
+	PS_ENVELOPES,      /*                              -> PS_ENVELOPE_LIST */
 	/* Replies. */
 	PS_RESULT = 64,    /* code (auth_result or spool_err) */
 	PS_LISTING,        /* spool_err, then count, hidden (spool_hidden) and
-	                    * (size, uid, envelope) per message when it is
-	                    * SPOOL_OK */
+	                    * (size, uid) per message when it is SPOOL_OK */
 	PS_DATA,           /* spool_err, then the message octets */
 	PS_DATA_AT,        /* offset and length of the message in the file
 	                    * whose descriptor follows (ipc_send_fd) */
+	PS_ENVELOPE_LIST,  /* spool_err, count, then each message's "From "
+	                    * line (asked for only by POP1) */
 };
 
 /* Largest request a monitor accepts: a PS_COMMIT is one octet per

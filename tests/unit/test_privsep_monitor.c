@@ -206,7 +206,14 @@ test_listing_read_and_commit(void **state)
 	uint64_t size = ipc_get_u64(&in);
 	assert_true(size == strlen("Subject: one\r\n\r\nfirst\r\n"));
 	assert_int_equal(strlen(ipc_get_str(&in, 70)), 32);
+	assert_false(in.bad);
+	/* Envelopes come only when asked for (POP1). */
+	assert_true(ipc_send(f->ch, PS_ENVELOPES, NULL, NULL, 0));
+	assert_int_equal(reply(f, PS_ENVELOPE_LIST, buf, sizeof(buf), &len), SPOOL_OK);
+	ipc_in_init(&in, buf + 8, len - 8);
+	assert_true(ipc_get_u64(&in) == 2);
 	assert_string_equal(ipc_get_str(&in, 200), "From a@example.org Mon Nov 23 10:00:00 2026");
+	assert_string_equal(ipc_get_str(&in, 200), "From b@example.org Mon Nov 23 10:00:01 2026");
 	assert_false(in.bad);
 	/* A second open while one is open is refused. */
 	assert_int_equal(open_box(f, "alice", buf, sizeof(buf), NULL), SPOOL_EPERM);
