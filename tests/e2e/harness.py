@@ -54,6 +54,10 @@ class Server:
     extra_config: more "key value" lines.
     """
 
+    # One lock for every server's log: subclasses (the demo) set up
+    # their own fields, and reads are short.
+    log_lock = threading.Lock()
+
     def __init__(self, users=None, mbox=None, maildir=None, folders=None,
                  extra_config="", passwd_lines=None):
         self.dir = tempfile.mkdtemp(prefix="po-e2e-")
@@ -90,7 +94,6 @@ class Server:
                     % (self.passwd, self.mail, self.folders, extra_config))
         self.proc = None
         self.log = b""
-        self.log_lock = threading.Lock()
 
     @staticmethod
     def make_maildir(path, msgs):
