@@ -195,18 +195,8 @@ remote_read(struct spool *sp, size_t idx, const unsigned char **data_r,
 static enum spool_err
 ask(int fd, unsigned type, struct ipc_out *out)
 {
-	unsigned char *buf;
-	size_t len;
-	bool sent = ipc_send(fd, type, out, NULL, 0);
-	if (!sent || !recv_reply(fd, PS_RESULT, &buf, &len))
-		return SPOOL_ETEMP;
-	struct ipc_in in;
-	ipc_in_init(&in, buf, len);
-	enum spool_err e = err_code(ipc_get_u64(&in));
-	if (in.bad)
-		e = SPOOL_ETEMP;
-	free(buf);
-	return e;
+	uint64_t code;
+	return ipc_call_code(fd, type, out, PS_RESULT, &code) ? err_code(code) : SPOOL_ETEMP;
 }
 
 static enum spool_err

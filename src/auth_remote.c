@@ -24,24 +24,17 @@ auth_remote_active(void)
 	return remote_fd >= 0;
 }
 
-/* Sends OUT as TYPE (freeing it) and reads the PS_RESULT. */
+/* Sends OUT as TYPE (wiping and freeing it) and reads the PS_RESULT. */
 static enum auth_result
 ask(unsigned type, struct ipc_out *out)
 {
-	unsigned rtype;
-	size_t len;
-	unsigned char body[8];
-	bool sent = ipc_send(remote_fd, type, out, NULL, 0);
+	uint64_t r;
+	bool ok = ipc_call_code(remote_fd, type, out, PS_RESULT, &r);
 	if (out->p)
 		auth_wipe(out->p, out->cap);
 	ipc_out_free(out);
-	if (!sent || ipc_recv_head(remote_fd, &rtype, &len, sizeof(body)) != 1
-	    || rtype != PS_RESULT || len != sizeof(body)
-	    || !ipc_recv_body(remote_fd, body, len))
+	if (!ok)
 		return AUTH_TEMPFAIL;
-	struct ipc_in in;
-	ipc_in_init(&in, body, len);
-	uint64_t r = ipc_get_u64(&in);
 	return r == AUTH_OK ? AUTH_OK : r == AUTH_FAIL ? AUTH_FAIL : AUTH_TEMPFAIL;
 }
 

@@ -189,6 +189,23 @@ ipc_recv_head(int fd, unsigned *type_r, size_t *len_r, size_t max)
 	return 1;
 }
 
+bool
+ipc_call_code(int fd, unsigned type, const struct ipc_out *payload,
+              unsigned want, uint64_t *code_r)
+{
+	unsigned rtype;
+	size_t len;
+	unsigned char body[8];
+	if (!ipc_send(fd, type, payload, NULL, 0)
+	    || ipc_recv_head(fd, &rtype, &len, sizeof(body)) != 1
+	    || rtype != want || len != sizeof(body) || !ipc_recv_body(fd, body, len))
+		return false;
+	struct ipc_in in;
+	ipc_in_init(&in, body, len);
+	*code_r = ipc_get_u64(&in);
+	return true;
+}
+
 /* Room for one descriptor in a control message, aligned as cmsg needs. */
 union fd_cmsg {
 	struct cmsghdr h;

@@ -54,6 +54,12 @@ int ipc_recv_head(int fd, unsigned *type_r, size_t *len_r, size_t max);
 /* Reads exactly LEN octets of payload into BUF; false on error or EOF. */
 bool ipc_recv_body(int fd, void *buf, size_t len);
 
+/* One round trip whose reply is a single number: sends TYPE with
+ * PAYLOAD (may be NULL), then reads a reply of type WANT holding exactly
+ * one number into *CODE_R.  False on any error or other reply. */
+bool ipc_call_code(int fd, unsigned type, const struct ipc_out *payload,
+                   unsigned want, uint64_t *code_r);
+
 /* Passes descriptor PASS (SCM_RIGHTS) with one octet; the receiver
  * takes it with ipc_recv_fd right after the message it belongs to. */
 bool ipc_send_fd(int fd, int pass);

@@ -21,6 +21,14 @@ BINARY = os.path.abspath(BINARY)
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")
 
 
+def chown_tree(path, uid, gid):
+    """Gives PATH, and everything under it if a folder, to UID and GID."""
+    os.chown(path, uid, gid)
+    for top, dirs, files in os.walk(path):
+        for name in dirs + files:
+            os.chown(os.path.join(top, name), uid, gid)
+
+
 def mbox_from(messages, sep="From sender@example.org Mon Nov 23 10:00:00 2026"):
     """An mbox holding MESSAGES (bytes), each with a From line and the blank
     separator line that mbox writers add."""
@@ -112,9 +120,7 @@ class Server:
         (the test must be root); its folder is handed to that user."""
         become = None
         if run_as:
-            for top, dirs, files in os.walk(self.dir):
-                for name in [top] + [os.path.join(top, n) for n in dirs + files]:
-                    os.chown(name, *run_as)
+            chown_tree(self.dir, *run_as)
 
             def become():
                 os.setgroups([])

@@ -13,7 +13,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Server, children, mbox_from
+from harness import Server, children, chown_tree, mbox_from
 
 MSG = b"From: a@example.org\nSubject: hello\n\nbody\n"
 
@@ -65,16 +65,6 @@ def login(server, user, password, port=None):
     return c, c.cmd("PASS " + password)
 
 
-def hand_to(path, uid, gid):
-    """Gives PATH (and what is under it) to UID, and lets it through
-    every folder above it that the test made."""
-    for top, dirs, files in os.walk(path):
-        for name in [top] + [os.path.join(top, n) for n in dirs + files]:
-            os.chown(name, uid, gid)
-    if os.path.isfile(path):
-        os.chown(path, uid, gid)
-
-
 class Privileges(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -112,7 +102,7 @@ class Privileges(unittest.TestCase):
         uid, gid = self.mail_uid, self.mail_gid
         s = self.server(users={}, passwd_lines=["carol:{PLAIN}pw:%d:%d::/x::" % (uid, gid)],
                         mbox={"carol": mbox_from([MSG, MSG.replace(b"hello", b"two")])})
-        hand_to(s.mail, uid, gid)
+        chown_tree(s.mail, uid, gid)
         with s:
             c, r = login(s, "carol", "pw")
             self.assertTrue(r.startswith("+OK 2 messages"), r)
@@ -144,7 +134,7 @@ class Privileges(unittest.TestCase):
     def test_mail_user_for_virtual_users(self):
         uid, gid = self.mail_uid, self.mail_gid
         s = self.server(maildir={"alice": [MSG, MSG]}, extra_config="mail_user po-mail\n")
-        hand_to(s.mail, uid, gid)
+        chown_tree(s.mail, uid, gid)
         with s:
             p = poplib.POP3("127.0.0.1", s.pop3_port, timeout=10)
             p.user("alice")
@@ -161,8 +151,8 @@ class Privileges(unittest.TestCase):
     def test_system_account_and_maildrop_owner(self):
         s = self.server(users={"po-sys": "pw", "dave": "pw"},
                         mbox={"po-sys": mbox_from([MSG]), "dave": mbox_from([MSG])})
-        hand_to(s.mailbox_path("po-sys"), self.sys_uid, self.sys_gid)
-        hand_to(s.mailbox_path("dave"), self.mail_uid, self.mail_gid)
+        chown_tree(s.mailbox_path("po-sys"), self.sys_uid, self.sys_gid)
+        chown_tree(s.mailbox_path("dave"), self.mail_uid, self.mail_gid)
         os.chmod(s.mail, 0o1777)  # lock files, as in a /var/mail of group mail
         with s:
             for user, uid in (("po-sys", self.sys_uid), ("dave", self.mail_uid)):
@@ -180,7 +170,7 @@ class Privileges(unittest.TestCase):
     def test_in_use_leaves_the_login_retryable(self):
         uid, gid = self.mail_uid, self.mail_gid
         s = self.server(mbox={"alice": mbox_from([MSG])}, extra_config="mail_user po-mail\n")
-        hand_to(s.mail, uid, gid)
+        chown_tree(s.mail, uid, gid)
         with s:
             first, r = login(s, "alice", "wonderland")
             self.assertTrue(r.startswith("+OK"), r)
