@@ -117,9 +117,14 @@ class Server:
 
     def start(self, run_as=None):
         """RUN_AS: (uid, gid) to start the daemon as an ordinary user
-        (the test must be root); its folder is handed to that user."""
+        (the test must be root); its folder is handed to that user, with
+        a copy of the binary in it, since the checkout may be in a folder
+        only root can enter."""
         become = None
+        binary = BINARY
         if run_as:
+            binary = os.path.join(self.dir, "postoffice")
+            shutil.copy(BINARY, binary)
             chown_tree(self.dir, *run_as)
 
             def become():
@@ -127,7 +132,7 @@ class Server:
                 os.setgid(run_as[1])
                 os.setuid(run_as[0])
         self.proc = subprocess.Popen(
-            [BINARY, "serve", "-c", self.config],
+            [binary, "serve", "-c", self.config],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, preexec_fn=become)
         ports = {}

@@ -5,6 +5,7 @@ XLST and EUIDL refused, TOP with 0 and with more lines than the body.
 """
 import os
 import pwd
+import shutil
 import tempfile
 import unittest
 
@@ -90,10 +91,18 @@ class XtndXmit(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="po-xmit-")
         self.out = os.path.join(self.tmp, "sent")
+        self.fake = FAKE
         if os.geteuid() == 0:
             # Started as root, the command runs as the protocol process's
-            # account, nobody by default (docs/privileges.md).
+            # account, nobody by default (docs/privileges.md), which may
+            # not be able to enter the checkout: it gets its own copy.
             nobody = pwd.getpwnam("nobody")
+            self.bin = tempfile.mkdtemp(prefix="po-xmit-bin-")
+            os.chmod(self.bin, 0o755)
+            self.fake = os.path.join(self.bin, "fake-sendmail")
+            shutil.copy(FAKE, self.fake)
+            self.addCleanup(shutil.rmtree, self.bin)
+            os.chmod(self.tmp, 0o755)
             os.chown(self.tmp, nobody.pw_uid, nobody.pw_gid)
 
     def tearDown(self):
@@ -102,7 +111,7 @@ class XtndXmit(unittest.TestCase):
         os.rmdir(self.tmp)
 
     def config(self, status):
-        return "xtnd_xmit_command %s %s %d -t -i\n" % (FAKE, self.out, status)
+        return "xtnd_xmit_command %s %s %d -t -i\n" % (self.fake, self.out, status)
 
     def test_message_handed_to_the_command(self):
         with server(extra_config=self.config(0)) as s:
