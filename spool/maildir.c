@@ -428,7 +428,9 @@ maildir_deliver(const char *path, const char *envelope, const char *sender,
 	enum spool_err e = tmp && dst ? SPOOL_EINUSE : SPOOL_ETEMP;
 	for (int q = 1; q <= 100 && e == SPOOL_EINUSE; q++) {
 		char name[sizeof host + 96];
-		snprintf(name, sizeof name, "%lld.M%ldP%ldQ%d.%s",
+		/* Microseconds padded: maildir_cmp orders names of one second
+		 * by strcmp, and M98765 must come before M123456. */
+		snprintf(name, sizeof name, "%lld.M%06ldP%ldQ%d.%s",
 		         (long long)now.tv_sec, now.tv_nsec / 1000L,
 		         (long)getpid(), q, host);
 		snprintf(tmp, sz, "%s/tmp/%s", path, name);
