@@ -155,7 +155,7 @@ mailbox_data(struct pop1 *p, struct netio *io, uint64_t *octets_r)
 		if (io)
 			netio_printf(io, "%s\r\n", from);
 		octets += strlen(from) + 2;
-		octets += port109_send(io, data, len, true);
+		octets += port109_send_quoted(io, data, len);
 		if (io)
 			netio_write(io, "\r\n", 2);
 		octets += 2;

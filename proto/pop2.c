@@ -15,6 +15,7 @@
 #include "log.h"
 #include "trace.h"
 #include "msgnum.h"
+#include "wire.h"
 
 static const char *const pop2_state_names[] = {
 	"AUTH", "MBOX", "ITEM", "NEXT", "DONE", NULL,
@@ -190,8 +191,11 @@ static int
 pop2_cmd_retr(void *sess, int argc, char **argv)
 {
 	struct pop2 *p = sess;
+	struct spool *sp = p->s.spool;
 	const unsigned char *data;
 	size_t len;
+	bool more = true, first = true;
+	struct wire_out w;
 	(void)argc;
 	(void)argv;
 	uint64_t n = current_length(p);
@@ -201,23 +205,29 @@ pop2_cmd_retr(void *sess, int argc, char **argv)
 		p->s.env->stats.end = "RETR without a message";
 		return PORT109_CLOSE;
 	}
-	enum spool_err e = spool_read(p->s.spool, (size_t)(p->current - 1),
-	                              &data, &len);
-	if (e != SPOOL_OK) {
-		log_warn("reading message %llu: %s",
-		         (unsigned long long)p->current, spool_strerror(e));
-		p->s.env->stats.end = "read error";
-		return PORT109_CLOSE;
-	}
-	if (port109_send(NULL, data, len, false) != n) {
-		log_warn("message %llu: size changed since it was announced",
-		         (unsigned long long)p->current);
-		p->s.env->stats.end = "size mismatch";
-		return PORT109_CLOSE;
-	}
+	/* In pieces (spool_stream): the spool checks the octets against the
+	 * length READ announced, before the first piece if it is the only
+	 * one, else with the last, and then the close is the only honest
+	 * answer left. */
+	enum spool_err e = spool_stream_begin(sp, (size_t)(p->current - 1));
 	trace_body_begin(p->s.io->trace, "message %llu", (unsigned long long)p->current);
-	port109_send(p->s.io, data, len, false);
+	while (e == SPOOL_OK && more
+	       && (e = spool_stream_next(sp, &data, &len, &more)) == SPOOL_OK) {
+		if (first)
+			wire_out_init(&w, data, len, 0, UINT64_MAX);
+		else
+			wire_out_next_piece(&w, data, len);
+		first = false;
+		netio_write_wire(p->s.io, &w);
+	}
 	trace_body_end(p->s.io->trace);
+	if (e != SPOOL_OK) {
+		log_warn("message %llu: %s%s", (unsigned long long)p->current,
+		         spool_strerror(e), first ? "" : " while it was sent");
+		p->s.env->stats.end = e == SPOOL_ECHANGED ? "size mismatch" : "read error";
+		return PORT109_CLOSE;
+	}
+	spool_stream_end(sp);
 	p->s.env->stats.retrieved++;
 	p->s.env->stats.octets += n;
 	port109_set_state(&p->s, POP2_NEXT);

@@ -100,13 +100,18 @@ bool pop3_view_live(struct pop3 *p, size_t *count_r, uint64_t *size_r);
 /* The same; with QUIET no -ERR is sent (for a reply that must be +OK). */
 bool pop3_view_live_quiet(struct pop3 *p, bool quiet, size_t *count_r,
                           uint64_t *size_r);
-/* Sends DATA (message IDX) dot-stuffed, at most MAX_BODY_LINES lines of
- * body, then the terminating line. */
-void pop3_view_send(struct pop3 *p, size_t idx, const unsigned char *data,
-                    size_t len, uint64_t max_body_lines);
-/* False (and -ERR [UTF8] sent) if this session may not get DATA. */
-bool pop3_view_allowed(struct pop3 *p, size_t idx, const unsigned char *data,
-                       size_t len);
+/* What pop3_view_message did. */
+enum pop3_view_result {
+	POP3_VIEW_SENT,      /* the +OK line, the message and its "." */
+	POP3_VIEW_REFUSED,   /* an -ERR, nothing else */
+	POP3_VIEW_ABANDONED, /* part of it went out, then the message turned
+	                      * out changed: the reply cannot be finished */
+};
+/* RETR and TOP: "+OK " OK, then message IDX dot-stuffed with at most
+ * MAX_BODY_LINES lines of body, then the terminating line. */
+enum pop3_view_result pop3_view_message(struct pop3 *p, size_t idx,
+                                        uint64_t max_body_lines,
+                                        const char *ok);
 void pop3_view_free(struct pop3 *p);
 
 /* TRANSACTION and UPDATE (pop3_trans.c) */

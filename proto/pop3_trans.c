@@ -4,6 +4,7 @@
  */
 #include "pop3.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
@@ -85,34 +86,27 @@ pop3_cmd_uidl(void *sess, int argc, char **argv)
 	return POP3_CONTINUE;
 }
 
-/* Reads a message for RETR or TOP; answers the error itself. */
-static bool
-read_message(struct pop3 *p, size_t idx, const unsigned char **data_r,
-             size_t *len_r)
-{
-	enum spool_err e = spool_read(p->spool, idx, data_r, len_r);
-	if (e == SPOOL_OK)
-		return true;
-	log_warn("reading message %zu: %s", idx + 1, spool_strerror(e));
-	pop3_err(p, "[SYS/TEMP] Message %zu cannot be read now", idx + 1);
-	return false;
-}
-
 int
 pop3_cmd_retr(void *sess, int argc, char **argv)
 {
 	struct pop3 *p = sess;
-	const unsigned char *data;
-	size_t idx, len;
-	(void)argc;
+	size_t idx;
 	uint64_t size;
-	if (!lookup(p, argv[1], &idx) || !pop3_view_size(p, idx, &size)
-	    || !read_message(p, idx, &data, &len)
-	    || !pop3_view_allowed(p, idx, data, len))
+	char ok[48];
+	(void)argc;
+	if (!lookup(p, argv[1], &idx) || !pop3_view_size(p, idx, &size))
 		return POP3_CONTINUE;
 	/* Netscape reads the size from this line. */
-	pop3_ok(p, "%llu octets", (unsigned long long)size);
-	pop3_view_send(p, idx, data, len, UINT64_MAX);
+	snprintf(ok, sizeof(ok), "%llu octets", (unsigned long long)size);
+	switch (pop3_view_message(p, idx, UINT64_MAX, ok)) {
+	case POP3_VIEW_REFUSED:
+		return POP3_CONTINUE;
+	case POP3_VIEW_ABANDONED:
+		p->env->stats.end = "message changed";
+		return POP3_CLOSE;
+	case POP3_VIEW_SENT:
+		break;
+	}
 	pop3_legacy_touch(p, idx);
 	p->env->stats.retrieved++;
 	p->env->stats.octets += size;
@@ -125,20 +119,22 @@ int
 pop3_cmd_top(void *sess, int argc, char **argv)
 {
 	struct pop3 *p = sess;
-	const unsigned char *data;
-	size_t idx, len;
+	size_t idx;
 	uint64_t n;
+	char ok[64];
 	(void)argc;
 	if (!msgnum_parse(argv[2], &n)) {
 		pop3_err(p, "Invalid line count");
 		return POP3_CONTINUE;
 	}
-	if (!lookup(p, argv[1], &idx) || !read_message(p, idx, &data, &len)
-	    || !pop3_view_allowed(p, idx, data, len))
+	if (!lookup(p, argv[1], &idx))
 		return POP3_CONTINUE;
 	/* RFC 1081 raises LAST only for RETR and DELE, not TOP. */
-	pop3_ok(p, "Top of message %zu follows", idx + 1);
-	pop3_view_send(p, idx, data, len, n);
+	snprintf(ok, sizeof(ok), "Top of message %zu follows", idx + 1);
+	if (pop3_view_message(p, idx, n, ok) == POP3_VIEW_ABANDONED) {
+		p->env->stats.end = "message changed";
+		return POP3_CLOSE;
+	}
 	return POP3_CONTINUE;
 }
 

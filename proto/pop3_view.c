@@ -135,34 +135,13 @@ pop3_view_live(struct pop3 *p, size_t *count_r, uint64_t *size_r)
 	return pop3_view_live_quiet(p, false, count_r, size_r);
 }
 
-void
-pop3_view_send(struct pop3 *p, size_t idx, const unsigned char *data,
-               size_t len, uint64_t max_body_lines)
-{
-	struct wire_out w;
-	unsigned flags = WIRE_DOT_STUFF;
-
-	if (p->env->cfg->strip_nul)
-		flags |= WIRE_STRIP_NUL;
-	trace_body_begin(p->io->trace, "message %zu", idx + 1);
-	if (status_len(p, data, len))
-		netio_printf(p->io, "Status: %s\r\n", p->env->cfg->status_header);
-	wire_out_init(&w, data, len, flags, max_body_lines);
-	netio_write_wire(p->io, &w);
-	trace_body_end(p->io->trace);
-	netio_puts(p->io, ".\r\n");
-}
-
 /* RFC 6856 §2.1, §5: with utf8_strict, a session not in UTF-8 mode does
  * not get a message whose header needs it (non-ASCII octets there). */
-bool
-pop3_view_allowed(struct pop3 *p, size_t idx, const unsigned char *data,
-                  size_t len)
+static bool
+allowed(struct pop3 *p, size_t idx, const unsigned char *data, size_t len)
 {
 	struct wire_line line;
 	size_t pos = 0;
-	if (!p->env->cfg->utf8_strict || p->utf8)
-		return true;
 	while (wire_next_line(data, len, &pos, &line) && line.len > 0)
 		for (size_t i = 0; i < line.len; i++)
 			if (line.p[i] >= 0x80) {
@@ -170,6 +149,96 @@ pop3_view_allowed(struct pop3 *p, size_t idx, const unsigned char *data,
 				return false;
 			}
 	return true;
+}
+
+/* Whether this session must see a message's header before sending any
+ * of it: to add a Status: line or to refuse it for UTF-8. */
+static bool
+needs_header_first(const struct pop3 *p)
+{
+	return p->env->cfg->status_header[0]
+	    || (p->env->cfg->utf8_strict && !p->utf8);
+}
+
+static unsigned
+wire_flags(const struct pop3 *p)
+{
+	return WIRE_DOT_STUFF | (p->env->cfg->strip_nul ? WIRE_STRIP_NUL : 0);
+}
+
+static enum pop3_view_result
+cannot_read(struct pop3 *p, size_t idx, enum spool_err e)
+{
+	log_warn("reading message %zu: %s", idx + 1, spool_strerror(e));
+	pop3_err(p, "[SYS/TEMP] Message %zu cannot be read now", idx + 1);
+	return POP3_VIEW_REFUSED;
+}
+
+/* The whole message at once, for needs_header_first. */
+static enum pop3_view_result
+send_whole(struct pop3 *p, size_t idx, uint64_t max_body_lines, const char *ok)
+{
+	const unsigned char *data;
+	size_t len;
+	struct wire_out w;
+	enum spool_err e = spool_read(p->spool, idx, &data, &len);
+	if (e != SPOOL_OK)
+		return cannot_read(p, idx, e);
+	if (p->env->cfg->utf8_strict && !p->utf8 && !allowed(p, idx, data, len))
+		return POP3_VIEW_REFUSED;
+	pop3_ok(p, "%s", ok);
+	trace_body_begin(p->io->trace, "message %zu", idx + 1);
+	if (status_len(p, data, len))
+		netio_printf(p->io, "Status: %s\r\n", p->env->cfg->status_header);
+	wire_out_init(&w, data, len, wire_flags(p), max_body_lines);
+	netio_write_wire(p->io, &w);
+	trace_body_end(p->io->trace);
+	netio_puts(p->io, ".\r\n");
+	return POP3_VIEW_SENT;
+}
+
+/*
+ * In pieces (spool_stream): the +OK goes out once the first piece is
+ * read, so an unreadable message still gets a plain -ERR, and a message
+ * of one piece is checked whole first.  TOP stops reading once its lines
+ * are out.
+ */
+enum pop3_view_result
+pop3_view_message(struct pop3 *p, size_t idx, uint64_t max_body_lines,
+                  const char *ok)
+{
+	const unsigned char *data;
+	size_t len;
+	bool more;
+	struct wire_out w;
+
+	if (needs_header_first(p))
+		return send_whole(p, idx, max_body_lines, ok);
+	enum spool_err e = spool_stream_begin(p->spool, idx);
+	if (e == SPOOL_OK)
+		e = spool_stream_next(p->spool, &data, &len, &more);
+	if (e != SPOOL_OK)
+		return cannot_read(p, idx, e);
+	pop3_ok(p, "%s", ok);
+	trace_body_begin(p->io->trace, "message %zu", idx + 1);
+	wire_out_init(&w, data, len, wire_flags(p), max_body_lines);
+	netio_write_wire(p->io, &w);
+	while (more && !wire_out_limit_reached(&w)) {
+		e = spool_stream_next(p->spool, &data, &len, &more);
+		if (e != SPOOL_OK) {
+			trace_body_end(p->io->trace);
+			log_warn("message %zu changed while it was sent (%s): "
+			         "closing without the end of the reply",
+			         idx + 1, spool_strerror(e));
+			return POP3_VIEW_ABANDONED;
+		}
+		wire_out_next_piece(&w, data, len);
+		netio_write_wire(p->io, &w);
+	}
+	spool_stream_end(p->spool);
+	trace_body_end(p->io->trace);
+	netio_puts(p->io, ".\r\n");
+	return POP3_VIEW_SENT;
 }
 
 void

@@ -229,16 +229,13 @@ port109_release(struct port109_session *s)
 }
 
 uint64_t
-port109_send(struct netio *io, const unsigned char *data, size_t len,
-             bool quote_from)
+port109_send_quoted(struct netio *io, const unsigned char *data, size_t len)
 {
 	struct wire_out w;
 	unsigned char scratch[4096];
 	size_t n;
 
-	if (!io && !quote_from)
-		return wire_size(data, len);
-	wire_out_init(&w, data, len, quote_from ? WIRE_QUOTE_FROM : 0, UINT64_MAX);
+	wire_out_init(&w, data, len, WIRE_QUOTE_FROM, UINT64_MAX);
 	uint64_t octets = io ? netio_write_wire(io, &w) : 0;
 	/* What was not sent (no IO, or output failed) counts all the same:
 	 * the callers compare it with the size they announced. */

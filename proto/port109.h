@@ -74,12 +74,13 @@ enum spool_err port109_open(struct port109_session *s, const char *name);
 enum spool_err port109_release(struct port109_session *s);
 
 /*
- * The transmitted form of DATA (spool/wire.h): CRLF line ends, never
- * dot-stuffed.  With QUOTE_FROM, a line matching ">*From " gets one more
- * ">" in front (mboxrd quoting, for POP1's whole-mailbox data).  Writes it
- * to IO unless IO is NULL; returns the octets it takes either way.
+ * POP1's form of one message in the mailbox data (RFC 918): the
+ * transmitted form of DATA (spool/wire.h), CRLF line ends, never
+ * dot-stuffed, and a line matching ">*From " gets one more ">" in front
+ * (mboxrd), so that no line looks like a separator.  Writes it to IO
+ * unless IO is NULL; returns the octets it takes either way.
  */
-uint64_t port109_send(struct netio *io, const unsigned char *data, size_t len,
-                      bool quote_from);
+uint64_t port109_send_quoted(struct netio *io, const unsigned char *data,
+                             size_t len);
 
 #endif

@@ -62,6 +62,16 @@ struct spool {
 	/* spool_read's result; valid until the next read or close. */
 	unsigned char *buf;
 	size_t bufcap;
+	/* spool_stream (stream.c): the message being read in pieces, from
+	 * FD (owned, closed at the end) or, when FD is -1, from MEM. */
+	struct {
+		bool active;
+		int fd;
+		const unsigned char *mem;
+		uint64_t off, end;     /* the next piece starts at OFF */
+		uint64_t wire;         /* wire octets of the pieces so far */
+		size_t idx;
+	} stream;
 	/* mbox: the descriptor kept from open (no lock held on it between
 	 * open and commit), the scanned length N, and identity and hash64
 	 * of [0,N) so commit can tell whether another program rewrote it. */
@@ -83,6 +93,12 @@ struct spool_backend {
 	 * length.  The caller reads them itself and checks them against
 	 * the listed size, as read would (spool_locate). */
 	enum spool_err (*locate)(struct spool *sp, size_t idx, int *fd_r,
+	                         uint64_t *off_r, uint64_t *len_r);
+	/* Optional: where spool_stream reads IDX from.  Like locate, or
+	 * *FD_R -1 and the LEN_R octets already in sp->buf (remote.c, when
+	 * the monitor sent the bytes themselves).  Without it spool_stream
+	 * uses locate, or read when locate cannot say. */
+	enum spool_err (*source)(struct spool *sp, size_t idx, int *fd_r,
 	                         uint64_t *off_r, uint64_t *len_r);
 	/* Optional: fills in every shown message's envelope at once, for a
 	 * backend that leaves them out of its listing (remote.c); any it

@@ -118,47 +118,20 @@ spool_remote_open(int channel, const char *user, const char *folder,
 	return SPOOL_OK;
 }
 
-/* Reads [OFF, OFF+LEN) of the descriptor that follows a PS_DATA_AT into
- * sp->buf and checks it against the listed size, as the backends' own
- * read does: this process, not the monitor, saw the bytes. */
+/*
+ * Asks the monitor for message IDX.  It answers with a descriptor and
+ * the message's range in it (PS_DATA_AT), or with the bytes themselves
+ * (PS_DATA), which then go to sp->buf and *FD_R is -1.
+ */
 static enum spool_err
-read_located(struct spool *sp, size_t idx, const unsigned char *body,
-             size_t *len_r)
-{
-	struct ipc_in in;
-	ipc_in_init(&in, body, 16);
-	uint64_t off = ipc_get_u64(&in), len = ipc_get_u64(&in);
-	int fd = ipc_recv_fd(sp->fd);
-	if (fd < 0)
-		return SPOOL_ETEMP;
-	enum spool_err e = SPOOL_OK;
-	if (len >= SIZE_MAX || off > (uint64_t)INT64_MAX - len
-	    || !spool_buf_reserve(sp, (size_t)len))
-		e = SPOOL_ETEMP;
-	for (size_t got = 0; e == SPOOL_OK && got < len;) {
-		ssize_t n = pread(fd, sp->buf + got, (size_t)len - got, (off_t)(off + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			e = n == 0 ? SPOOL_ECHANGED : SPOOL_ETEMP;
-		else
-			got += (size_t)n;
-	}
-	close(fd);
-	if (e == SPOOL_OK && wire_size(sp->buf, (size_t)len) != sp->msgs[idx].size)
-		e = SPOOL_ECHANGED;
-	*len_r = (size_t)len;
-	return e;
-}
-
-static enum spool_err
-remote_read(struct spool *sp, size_t idx, const unsigned char **data_r,
-            size_t *len_r)
+remote_source(struct spool *sp, size_t idx, int *fd_r, uint64_t *off_r,
+              uint64_t *len_r)
 {
 	struct ipc_out o;
 	unsigned rtype;
 	size_t len;
 	unsigned char head[16];
+	struct ipc_in in;
 
 	ipc_out_init(&o);
 	ipc_put_u64(&o, idx);
@@ -169,26 +142,70 @@ remote_read(struct spool *sp, size_t idx, const unsigned char **data_r,
 	if (rtype == PS_DATA_AT) {
 		if (len != 16 || !ipc_recv_body(sp->fd, head, 16))
 			return SPOOL_ETEMP;
-		enum spool_err e = read_located(sp, idx, head, len_r);
-		if (e == SPOOL_OK)
-			*data_r = sp->buf;
-		return e;
+		ipc_in_init(&in, head, 16);
+		*off_r = ipc_get_u64(&in);
+		*len_r = ipc_get_u64(&in);
+		*fd_r = ipc_recv_fd(sp->fd);
+		if (*fd_r < 0)
+			return SPOOL_ETEMP;
+		if (*len_r >= SIZE_MAX || *off_r > (uint64_t)INT64_MAX - *len_r) {
+			close(*fd_r);
+			return SPOOL_ETEMP;
+		}
+		return SPOOL_OK;
 	}
 	if (rtype != PS_DATA || len < 8 || !ipc_recv_body(sp->fd, head, 8))
 		return SPOOL_ETEMP;
 	len -= 8;
 	if (!spool_buf_reserve(sp, len) || !ipc_recv_body(sp->fd, sp->buf, len))
 		return SPOOL_ETEMP; /* the channel is out of step: unusable */
-	struct ipc_in in;
 	ipc_in_init(&in, head, 8);
 	enum spool_err e = err_code(ipc_get_u64(&in));
+	*fd_r = -1;
+	*off_r = 0;
+	*len_r = len;
+	return e;
+}
+
+/* Reads [OFF, OFF+LEN) of FD into sp->buf and checks it against the
+ * listed size, as the backends' own read does: this process, not the
+ * monitor, saw the bytes. */
+static enum spool_err
+read_located(struct spool *sp, size_t idx, int fd, uint64_t off, size_t len)
+{
+	enum spool_err e = spool_buf_reserve(sp, len) ? SPOOL_OK : SPOOL_ETEMP;
+	for (size_t got = 0; e == SPOOL_OK && got < len;) {
+		ssize_t n = pread(fd, sp->buf + got, len - got, (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			e = n == 0 ? SPOOL_ECHANGED : SPOOL_ETEMP;
+		else
+			got += (size_t)n;
+	}
+	if (e == SPOOL_OK && wire_size(sp->buf, len) != sp->msgs[idx].size)
+		e = SPOOL_ECHANGED;
+	return e;
+}
+
+static enum spool_err
+remote_read(struct spool *sp, size_t idx, const unsigned char **data_r,
+            size_t *len_r)
+{
+	int fd;
+	uint64_t off, len;
+	enum spool_err e = remote_source(sp, idx, &fd, &off, &len);
 	if (e != SPOOL_OK)
 		return e;
-	/* The monitor's backend has checked these bytes against the size it
-	 * listed (mbox_read, maildir_read). */
+	/* Bytes sent whole were checked against the listed size by the
+	 * monitor's backend (mbox_read, maildir_read). */
+	if (fd >= 0) {
+		e = read_located(sp, idx, fd, off, (size_t)len);
+		close(fd);
+	}
 	*data_r = sp->buf;
-	*len_r = len;
-	return SPOOL_OK;
+	*len_r = (size_t)len;
+	return e;
 }
 
 /* Sends TYPE with OUT and reads the PS_RESULT. */
@@ -248,6 +265,7 @@ remote_envelopes(struct spool *sp)
 static const struct spool_backend remote_backend = {
 	.name = "remote",
 	.read = remote_read,
+	.source = remote_source,
 	.commit = remote_commit,
 	.close = remote_close,
 	.envelopes = remote_envelopes,

@@ -359,6 +359,7 @@ spool_close(struct spool *sp)
 {
 	if (!sp)
 		return;
+	spool_stream_end(sp);
 	if (sp->be)
 		sp->be->close(sp);
 	for (size_t i = 0; i < sp->count; i++) {

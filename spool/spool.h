@@ -108,6 +108,28 @@ enum spool_err spool_read(struct spool *sp, size_t idx,
                           const unsigned char **data_r, size_t *len_r);
 
 /*
+ * The same bytes in pieces, so that a large message goes out while the
+ * rest is still being read, through one buffer of about SPOOL_PIECE
+ * octets instead of one as large as the message.  Each piece is whole
+ * stored lines (a line longer than the buffer makes a larger piece), so
+ * one wire_out takes them in turn (wire_out_next_piece).
+ *
+ * spool_stream_next gives the next piece and says in *MORE_R whether
+ * another follows; an empty message is one empty piece.  The wire size
+ * is checked against spool_size as the last piece is read, before it is
+ * returned: so a message of one piece is checked before any of it is
+ * sent, and an error after the first piece means the pieces already
+ * given belong to a message that changed: the reply must be abandoned.
+ * A piece stays valid until the next call on this spool; one stream at
+ * a time, ended by spool_stream_end, the next begin, or spool_close.
+ */
+#define SPOOL_PIECE (256u * 1024u)
+enum spool_err spool_stream_begin(struct spool *sp, size_t idx);
+enum spool_err spool_stream_next(struct spool *sp, const unsigned char **data_r,
+                                 size_t *len_r, bool *more_r);
+void spool_stream_end(struct spool *sp);
+
+/*
  * For the privilege-separation monitor, which hands messages to another
  * process: where spool_read's bytes of IDX lie, as one range of a file.
  * *FD_R is a fresh descriptor (close it); whoever reads the range must

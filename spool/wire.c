@@ -112,6 +112,22 @@ wire_out_init(struct wire_out *w, const unsigned char *data, size_t len,
 	};
 }
 
+void
+wire_out_next_piece(struct wire_out *w, const unsigned char *data, size_t len)
+{
+	w->data = data;
+	w->len = len;
+	w->pos = 0;
+	w->in_line = false;
+	w->empty_pending = false; /* only a whole message can be empty */
+}
+
+bool
+wire_out_limit_reached(const struct wire_out *w)
+{
+	return w->in_body && w->body_left == 0 && !w->in_line;
+}
+
 /* mboxrd: ">*From " is quoted with one more ">", so the quoting can be
  * undone exactly and no line of a message looks like a separator. */
 static bool
@@ -152,7 +168,8 @@ begin_line(struct wire_out *w)
 	if (w->in_body) {
 		if (w->body_left == 0)
 			return false;
-		w->body_left--;
+		if (w->body_left != UINT64_MAX) /* UINT64_MAX: no limit */
+			w->body_left--;
 	}
 	size_t clen = 0;
 	w->next = w->len;
@@ -228,11 +245,53 @@ put_line(struct wire_out *w, unsigned char *out, size_t cap)
 	return n;
 }
 
+/*
+ * The common case of RETR in a tight loop: whole lines that end with a
+ * LF and fit in OUT, only dot-stuffing asked, no line count to keep.
+ * Stops at anything else (the last line, a line that does not fit, TOP,
+ * the other flags) and leaves it to begin_line and put_line.
+ */
+static size_t
+put_plain_lines(struct wire_out *w, unsigned char *out, size_t cap)
+{
+	if (w->in_line || w->empty_pending || (w->flags & ~WIRE_DOT_STUFF)
+	    || w->body_left != UINT64_MAX)
+		return 0;
+	const unsigned char *d = w->data, *end = d + w->len;
+	const unsigned char *p = d + w->pos;
+	bool stuff = w->flags & WIRE_DOT_STUFF;
+	size_t n = 0;
+	while (p < end) {
+		const unsigned char *lf = memchr(p, '\n', (size_t)(end - p));
+		if (!lf)
+			break;
+		size_t clen = (size_t)(lf - p);
+		if (clen > 0 && lf[-1] == '\r')
+			clen--;
+		size_t dot = stuff && clen > 0 && *p == '.';
+		if (clen + dot + 2 > cap - n)
+			break;
+		if (clen == 0)
+			w->in_body = true;
+		out[n] = '.';
+		n += dot;
+		memcpy(out + n, p, clen);
+		n += clen;
+		out[n++] = '\r';
+		out[n++] = '\n';
+		p = lf + 1;
+	}
+	w->pos = (size_t)(p - d);
+	return n;
+}
+
 size_t
 wire_out_fill(struct wire_out *w, unsigned char *out, size_t cap)
 {
-	size_t n = 0;
-	while (n < cap && (w->in_line || begin_line(w)))
+	size_t n = put_plain_lines(w, out, cap);
+	while (n < cap && (w->in_line || begin_line(w))) {
 		n += put_line(w, out + n, cap - n);
+		n += put_plain_lines(w, out + n, cap - n);
+	}
 	return n;
 }

@@ -79,4 +79,17 @@ void wire_out_init(struct wire_out *w, const unsigned char *data, size_t len,
  */
 size_t wire_out_fill(struct wire_out *w, unsigned char *out, size_t cap);
 
+/*
+ * Goes on with the next piece of the same message (spool_stream_next):
+ * DATA must start a line and every piece but the last must end with a LF,
+ * so that no line is split between pieces.  Whether the header is over
+ * and how many body lines TOP still allows carry over.
+ */
+void wire_out_next_piece(struct wire_out *w, const unsigned char *data,
+                         size_t len);
+
+/* True once TOP's body lines are all produced: later pieces of the
+ * message would add nothing, so they need not be read. */
+bool wire_out_limit_reached(const struct wire_out *w);
+
 #endif

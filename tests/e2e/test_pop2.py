@@ -80,6 +80,30 @@ class Retrieval(unittest.TestCase):
                     self.assertEqual(number(c.cmd("ACKS"), "="), len(wire_form(stored[1])))
                     c.cmd("QUIT")
 
+    def test_message_cut_short_while_it_is_sent_closes(self):
+        # RFC 937 p.8: RETR sends exactly the octets READ announced.  A
+        # message truncated by another program after its first pieces
+        # went out cannot be finished: the connection closes short.
+        for kind in KINDS:
+            with self.subTest(kind=kind):
+                s, stored = server(kind, [big_message(24 * 1024 * 1024), M1])
+                with s:
+                    c, _ = pop2_helo(s)
+                    length = number(c.cmd("READ 1"), "=")
+                    c.send("RETR\r\n")
+                    first = c.exact(1000)
+                    path = s.mailbox_path("alice")
+                    if kind == "maildir":
+                        new = os.path.join(path, "new")
+                        path = max((os.path.join(new, n) for n in os.listdir(new)),
+                                   key=os.path.getsize)
+                    os.truncate(path, os.path.getsize(path) - len(stored[0]) // 2)
+                    self.assertTrue(c.closed(30))
+                    self.assertLess(len(first) + len(c.buf), length)
+                    self.assertIsNotNone(s.wait_log(
+                        rb"message 1: maildrop changed by another program"
+                        rb" while it was sent"))
+
     def test_empty_message_is_one_crlf_never_zero(self):
         s, _ = server("maildir", [b"", M1])
         with s:

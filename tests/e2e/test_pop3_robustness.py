@@ -9,8 +9,8 @@ import subprocess
 import time
 import unittest
 
-from fixtures import (BINARY, PASSWORD, USER, login, mailbox_snapshot, mbox_from, message,
-                      raw_login, received, server_with, wire_form)
+from fixtures import (BINARY, PASSWORD, USER, big_message, login, mailbox_snapshot,
+                      mbox_from, message, raw_login, received, server_with, wire_form)
 from harness import unstuff
 
 M1 = message(b"one", b"First.\n")
@@ -233,6 +233,38 @@ class ChangedUnderneath(unittest.TestCase):
             self.assertTrue(c.closed())
             with open(s.mailbox_path(USER), "rb") as f:
                 self.assertEqual(f.read(), edited)
+
+
+    def test_message_cut_short_while_it_is_sent(self):
+        # A large message goes out in pieces (spool.h spool_stream): when
+        # another program truncates it midway, the reply cannot be
+        # finished honestly.  The session ends without the terminating
+        # line, so the client knows the message is incomplete, and
+        # nothing is deleted, since there was no QUIT.
+        big = big_message(24 * 1024 * 1024)
+        for kind in ("maildir", "mbox"):
+            with self.subTest(kind=kind), server_with(kind, [M1, big]) as s:
+                c = raw_login(s)
+                self.assertTrue(c.cmd("DELE 1").startswith("+OK"))
+                c.send("RETR 2\r\n")
+                # The server stops once the socket buffers are full,
+                # a few megabytes in, waiting for this client.
+                self.assertTrue(c.line().startswith("+OK"))
+                if kind == "maildir":
+                    new = os.path.join(s.mailbox_path(USER), "new")
+                    path = max((os.path.join(new, n) for n in os.listdir(new)),
+                               key=os.path.getsize)
+                else:
+                    path = s.mailbox_path(USER)
+                os.truncate(path, os.path.getsize(path) - len(big) // 2)
+                self.assertTrue(c.closed(30))
+                self.assertFalse(c.buf.endswith(b"\r\n.\r\n"))
+                self.assertLess(len(c.buf), len(wire_form(big)))
+                self.assertIsNotNone(s.wait_log(rb"message 2 changed while it was sent"))
+                c = login_retry(s)
+                self.assertTrue(c.cmd("RETR 1").startswith("+OK"))
+                self.assertEqual(unstuff(c.multiline()), wire_form(M1))
+                c.cmd("QUIT")
 
 
 class NoQuitNoDelete(unittest.TestCase):

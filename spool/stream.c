@@ -1,0 +1,155 @@
+/*
+ * spool_stream (spool.h): a message read in pieces of whole lines.
+ *
+ * The pieces come from the range a backend's locate (or source) names,
+ * read with pread into sp->buf, which stays about SPOOL_PIECE octets: a
+ * session that sends 100 MB touches a quarter of a megabyte of fresh
+ * memory instead of the largest message's size, and the first piece is
+ * on the wire while the rest is still in the page cache.  Each piece is
+ * cut after its last LF and the next one starts there, so a line is never
+ * split and the wire size of the pieces adds up to the message's.
+ *
+ * Ownership: the descriptor belongs to the stream and is closed by
+ * spool_stream_end, which spool_close and every begin call first.
+ */
+#include <errno.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "wire.h"
+
+void
+spool_stream_end(struct spool *sp)
+{
+	if (sp->stream.active && sp->stream.fd >= 0)
+		close(sp->stream.fd);
+	sp->stream.active = false;
+	sp->stream.fd = -1;
+}
+
+enum spool_err
+spool_stream_begin(struct spool *sp, size_t idx)
+{
+	int fd = -1;
+	uint64_t off = 0, len = 0;
+	enum spool_err e;
+
+	spool_stream_end(sp);
+	if (idx >= sp->shown || !sp->be)
+		return SPOOL_EINVAL;
+	if (sp->be->source) {
+		e = sp->be->source(sp, idx, &fd, &off, &len);
+	} else {
+		e = sp->be->locate ? sp->be->locate(sp, idx, &fd, &off, &len)
+		                   : SPOOL_EINVAL;
+		if (e == SPOOL_EINVAL) {
+			const unsigned char *data;
+			size_t n;
+			fd = -1;
+			off = 0;
+			e = sp->be->read(sp, idx, &data, &n);
+			len = n;
+		}
+	}
+	if (e != SPOOL_OK)
+		return e;
+	if (off > UINT64_MAX - len) {
+		if (fd >= 0)
+			close(fd);
+		return SPOOL_ETEMP;
+	}
+	sp->stream.active = true;
+	sp->stream.fd = fd;
+	sp->stream.mem = fd < 0 ? sp->buf : NULL;
+	sp->stream.off = off;
+	sp->stream.end = off + len;
+	sp->stream.wire = 0;
+	sp->stream.idx = idx;
+	return SPOOL_OK;
+}
+
+/* Reads exactly LEN octets at OFF into sp->buf. */
+static enum spool_err
+read_at(struct spool *sp, uint64_t off, size_t len)
+{
+	if (!spool_buf_reserve(sp, len))
+		return SPOOL_ETEMP;
+	for (size_t got = 0; got < len;) {
+		ssize_t n = pread(sp->stream.fd, sp->buf + got, len - got,
+		                  (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) /* shorter than at open: truncated behind our back */
+			return n == 0 ? SPOOL_ECHANGED : SPOOL_ETEMP;
+		got += (size_t)n;
+	}
+	return SPOOL_OK;
+}
+
+/* Octets up to and including the last LF of [0, LEN), or 0. */
+static size_t
+whole_lines(const unsigned char *p, size_t len)
+{
+	while (len > 0 && p[len - 1] != '\n')
+		len--;
+	return len;
+}
+
+/* The next piece from the descriptor; *LEN_R octets at sp->buf. */
+static enum spool_err
+next_from_fd(struct spool *sp, size_t *len_r)
+{
+	uint64_t left = sp->stream.end - sp->stream.off;
+	if (left > SIZE_MAX / 2)
+		return SPOOL_ETEMP;
+	size_t want = left < SPOOL_PIECE ? (size_t)left : SPOOL_PIECE;
+	for (;;) {
+		enum spool_err e = read_at(sp, sp->stream.off, want);
+		if (e != SPOOL_OK)
+			return e;
+		if (want == left) {
+			*len_r = want;
+			return SPOOL_OK;
+		}
+		size_t cut = whole_lines(sp->buf, want);
+		if (cut > 0) {
+			*len_r = cut;
+			return SPOOL_OK;
+		}
+		/* One line fills the buffer: read it whole, however long. */
+		want = left - want < want ? (size_t)left : want * 2;
+	}
+}
+
+enum spool_err
+spool_stream_next(struct spool *sp, const unsigned char **data_r,
+                  size_t *len_r, bool *more_r)
+{
+	size_t len;
+	enum spool_err e = SPOOL_OK;
+
+	if (!sp->stream.active)
+		return SPOOL_EINVAL;
+	if (sp->stream.fd < 0) {
+		len = (size_t)(sp->stream.end - sp->stream.off);
+		*data_r = sp->stream.mem + sp->stream.off;
+	} else {
+		e = next_from_fd(sp, &len);
+		*data_r = sp->buf;
+	}
+	if (e == SPOOL_OK) {
+		sp->stream.wire += wire_size(*data_r, len);
+		sp->stream.off += len;
+		*more_r = sp->stream.off < sp->stream.end;
+		/* The size announced at open must still be true: the cheap
+		 * guard against an edit by a program that ignores locks. */
+		if (!*more_r && sp->stream.wire != sp->msgs[sp->stream.idx].size)
+			e = SPOOL_ECHANGED;
+	}
+	if (e != SPOOL_OK) {
+		spool_stream_end(sp);
+		return e;
+	}
+	*len_r = len;
+	return SPOOL_OK;
+}
