@@ -143,7 +143,7 @@ spool_stream_next(struct spool *sp, const unsigned char **data_r,
 		*more_r = sp->stream.off < sp->stream.end;
 		/* The size announced at open must still be true: the cheap
 		 * guard against an edit by a program that ignores locks. */
-		if (!*more_r && sp->stream.wire != sp->msgs[sp->stream.idx].size)
+		if (!*more_r && sp->stream.wire != spool_size(sp, sp->stream.idx))
 			e = SPOOL_ECHANGED;
 	}
 	if (e != SPOOL_OK) {
