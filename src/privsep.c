@@ -136,11 +136,13 @@ reap_protocol(pid_t pid, bool kill_it)
  * with the protocol process gone; otherwise it ends with the session. */
 static void
 run_monitor(const struct config *cfg, int channel, pid_t child, int rfd,
-            const struct sockaddr_storage *peer, struct privsep_takeover *t)
+            const struct sockaddr_storage *peer, struct privsep_takeover *t,
+            const sigset_t *mask)
 {
 	client_fd = rfd;
 	protocol_pid = child;
 	forward_stops();
+	sigprocmask(SIG_SETMASK, mask, NULL); /* a stop held meanwhile comes now */
 	enum privsep_monitor_end end = privsep_monitor(cfg, &cfg->ids, channel,
 	                                               peer, t);
 	/* Closed before the wait: the protocol process waits for it
@@ -170,18 +172,27 @@ privsep_begin(const struct config *cfg, int rfd, int wfd,
 	fcntl(sv[1], F_SETFD, FD_CLOEXEC);
 	/* Local time for log lines must not need files after a chroot. */
 	tzset();
+	/* A stop that comes during the fork is held until the monitor knows
+	 * its child and can pass it on. */
+	sigset_t stops, mask;
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGINT);
+	sigprocmask(SIG_BLOCK, &stops, &mask);
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_errno("fork");
+		sigprocmask(SIG_SETMASK, &mask, NULL);
 		close(sv[0]);
 		close(sv[1]);
 		return PRIVSEP_FAILED;
 	}
 	if (pid > 0) {
 		close(sv[0]);
-		run_monitor(cfg, sv[1], pid, rfd, peer, t);
+		run_monitor(cfg, sv[1], pid, rfd, peer, t, &mask);
 		return PRIVSEP_RESUME;
 	}
+	sigprocmask(SIG_SETMASK, &mask, NULL);
 	close(sv[1]);
 	monitor_channel = sv[0];
 	/* Unconfined it reads nothing: the session ends, logged, and the
