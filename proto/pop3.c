@@ -190,20 +190,28 @@ void
 pop3_serve(struct netio *io, struct session_env *env)
 {
 	struct pop3 p = { .io = io, .env = env, .state = 0 };
-	char line[LINE_MAX_OCTETS];
 
 	trace_set_table(io->trace, &pop3_table, 0);
 	pop3_set_state(&p, POP3_AUTHORIZATION);
 	make_timestamp(&p);
 	/* The timestamp is the last token: curl looks for it there. */
 	pop3_ok(&p, "POP3 postoffice ready %s", p.timestamp);
+	pop3_run(&p);
+}
+
+void
+pop3_run(struct pop3 *p)
+{
+	struct netio *io = p->io;
+	struct session_env *env = p->env;
+	char line[LINE_MAX_OCTETS];
 
 	for (;;) {
 		size_t len;
 		enum netio_status st = netio_read_line(io, line, sizeof(line), &len);
 		if (st == NETIO_TOOLONG) {
-			pop3_err(&p, "Line too long");
-			if (!count_bad(&p))
+			pop3_err(p, "Line too long");
+			if (!count_bad(p))
 				break;
 			continue;
 		}
@@ -215,19 +223,19 @@ pop3_serve(struct netio *io, struct session_env *env)
 		}
 		const struct dispatch_row *row;
 		int ret = POP3_CONTINUE;
-		enum dispatch_result r = dispatch_line(&pop3_table, p.state, line,
-		                                       len, &p, &ret, &row);
+		enum dispatch_result r = dispatch_line(&pop3_table, p->state, line,
+		                                       len, p, &ret, &row);
 		/* The line held a password: do not leave it in memory. */
 		if (row && (row->handler == pop3_cmd_pass
 		            || row->handler == pop3_cmd_auth))
 			auth_wipe(line, sizeof(line));
-		if (r != DISPATCH_HANDLED && !refuse(&p, r, row))
+		if (r != DISPATCH_HANDLED && !refuse(p, r, row))
 			break;
 		if (ret == POP3_CLOSE)
 			break;
 	}
 	netio_flush(io);
-	if (p.spool)
-		spool_close(p.spool);
-	pop3_view_free(&p);
+	if (p->spool)
+		spool_close(p->spool);
+	pop3_view_free(p);
 }

@@ -4,7 +4,8 @@
  * state, shared by the command handlers, which are split by job:
  * pop3_auth.c (AUTHORIZATION, CAPA), pop3_sasl.c (AUTH), pop3_trans.c
  * (TRANSACTION, UPDATE), pop3_legacy.c (LAST, RPOP, XTND, EUIDL),
- * pop3_xmit.c (XTND XMIT), pop3_view.c (the message as this session
+ * pop3_xmit.c (XTND XMIT), pop3_takeover.c (the handover of a login
+ * to the monitor), pop3_view.c (the message as this session
  * sends it: sizes and client workarounds).  pop3.c holds the command
  * table and the session loop.
  */
@@ -61,11 +62,25 @@ void pop3_ok(struct pop3 *p, const char *fmt, ...)
 void pop3_err(struct pop3 *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* The session loop (pop3.c): commands until the session ends, then the
+ * maildrop is closed. */
+void pop3_run(struct pop3 *p);
+
 /* AUTHORIZATION (pop3_auth.c) */
 /* A credential check failed: the one reply and delay for every failure. */
 int pop3_auth_failed(struct pop3 *p, enum auth_result r, const char *user);
 /* Credentials are good: open USER's maildrop and enter TRANSACTION. */
 int pop3_auth_login(struct pop3 *p, const char *user);
+/* The maildrop P->spool is open for USER: the one path into TRANSACTION
+ * (log line, LAST, state, the +OK), in a process of its own or after a
+ * takeover. */
+int pop3_auth_opened(struct pop3 *p, const char *user);
+
+/* The takeover at login (pop3_takeover.c, src/privsep.h) */
+/* In a split protocol process: hands the session to the monitor, which
+ * opens USER's maildrop.  Returns only when it did not: the monitor's
+ * refusal, a spool_err or PRIVSEP_STAY_SPLIT. */
+unsigned pop3_takeover(struct pop3 *p, const char *user);
 /* Plaintext logins (USER/PASS, PLAIN, LOGIN) allowed by the config. */
 bool pop3_plaintext_allowed(const struct pop3 *p);
 int pop3_cmd_user(void *sess, int argc, char **argv);

@@ -17,6 +17,7 @@
 
 #include "auth.h"
 #include "log.h"
+#include "privsep.h"
 #include "utf8.h"
 
 static bool
@@ -54,12 +55,21 @@ pop3_auth_failed(struct pop3 *p, enum auth_result r, const char *user)
 	return POP3_CONTINUE;
 }
 
-/* Credentials are good: open the maildrop and enter TRANSACTION. */
+/*
+ * Credentials are good: open the maildrop and enter TRANSACTION.  Split
+ * (src/privsep.h), the monitor opens it and serves the session on by
+ * itself; this process then never comes back here.
+ */
 int
 pop3_auth_login(struct pop3 *p, const char *user)
 {
-	enum spool_err e = spool_open(&p->env->where, user, NULL, &p->spool);
+	unsigned code = PRIVSEP_STAY_SPLIT;
 	p->have_user = false;
+	if (privsep_channel() >= 0)
+		code = pop3_takeover(p, user);
+	enum spool_err e = code == PRIVSEP_STAY_SPLIT
+	                 ? spool_open(&p->env->where, user, NULL, &p->spool)
+	                 : (enum spool_err)code;
 	switch (e) {
 	case SPOOL_OK:
 		break;
@@ -79,6 +89,12 @@ pop3_auth_login(struct pop3 *p, const char *user)
 		            "please tell the administrator");
 		return POP3_CONTINUE;
 	}
+	return pop3_auth_opened(p, user);
+}
+
+int
+pop3_auth_opened(struct pop3 *p, const char *user)
+{
 	snprintf(p->env->stats.user, sizeof(p->env->stats.user), "%s", user);
 	log_info("login %s, %zu messages%s", user, spool_live_count(p->spool),
 	         spool_hidden_note(p->spool));

@@ -27,18 +27,25 @@ netio_init(struct netio *io, int rfd, int wfd)
 	io->octets_in = io->octets_out = 0;
 	io->idle_timeout = 0;
 	io->write_timeout = WRITE_TIMEOUT;
+	io->watch_fd = -1;
 }
 
 /* Waits for FD to be ready for EVENTS; 1 ready, 0 timed out, -1 stopped
- * or failed.  A timeout of 0 seconds waits forever. */
+ * or failed.  A timeout of 0 seconds waits forever.  WATCH (-1: none)
+ * stops the wait when anything happens on it (netio.h). */
 static int
-wait_fd(int fd, short events, int seconds)
+wait_fd(int fd, short events, int seconds, int watch)
 {
-	struct pollfd p = { .fd = fd, .events = events };
+	struct pollfd p[2] = { { .fd = fd, .events = events },
+	                       { .fd = watch, .events = POLLIN } };
 	for (;;) {
 		if (netio_stop_requested)
 			return -1;
-		int n = poll(&p, 1, seconds > 0 ? seconds * 1000 : -1);
+		int n = poll(p, watch >= 0 ? 2 : 1, seconds > 0 ? seconds * 1000 : -1);
+		if (n > 0 && watch >= 0 && p[1].revents) {
+			netio_stop_requested = 1;
+			return -1;
+		}
 		if (n > 0)
 			return 1;
 		if (n == 0)
@@ -62,7 +69,7 @@ netio_flush(struct netio *io)
 		if (n < 0 && errno == EINTR && !netio_stop_requested)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
-		    && wait_fd(io->wfd, POLLOUT, io->write_timeout) == 1)
+		    && wait_fd(io->wfd, POLLOUT, io->write_timeout, -1) == 1)
 			continue;
 		io->failed = true;
 	}
@@ -179,7 +186,7 @@ fill(struct netio *io)
 	}
 	if (!netio_flush(io))
 		return NETIO_ERROR;
-	int w = wait_fd(io->rfd, POLLIN, io->idle_timeout);
+	int w = wait_fd(io->rfd, POLLIN, io->idle_timeout, io->watch_fd);
 	if (w == 0)
 		return NETIO_TIMEOUT;
 	if (w < 0)
@@ -263,4 +270,27 @@ netio_read_raw(struct netio *io, void *buf, size_t cap, size_t *len_r)
 		if (st != NETIO_LINE)
 			return st;
 	}
+}
+
+void
+netio_pending_input(const struct netio *io, const unsigned char **p_r,
+                    size_t *len_r, bool *skip_lf_r)
+{
+	*p_r = io->in + io->in_start;
+	*len_r = io->in_end - io->in_start;
+	*skip_lf_r = io->skip_lf;
+}
+
+void
+netio_resume(struct netio *io, uint64_t octets_in, uint64_t octets_out,
+             const void *pending, size_t len, bool skip_lf)
+{
+	if (len > sizeof(io->in))
+		len = sizeof(io->in);
+	memcpy(io->in, pending, len);
+	io->in_start = 0;
+	io->in_end = len;
+	io->skip_lf = skip_lf;
+	io->octets_in = octets_in;
+	io->octets_out = octets_out;
 }

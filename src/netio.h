@@ -14,7 +14,9 @@
  * so the descriptors must be non-blocking (netio_init makes them so);
  * otherwise a client that stops reading would block a write forever.
  * A SIGTERM sets netio_stop_requested and ends the session at the next
- * wait with NETIO_STOPPED.
+ * wait with NETIO_STOPPED; so does anything arriving on watch_fd while
+ * waiting for the client (a split protocol process watches its monitor's
+ * channel, on which nothing comes unasked: only the monitor's end).
  */
 #ifndef NETIO_H
 #define NETIO_H
@@ -44,6 +46,7 @@ struct netio {
 	int rfd, wfd;
 	int idle_timeout;   /* seconds; 0 = none */
 	int write_timeout;  /* seconds; 0 = none */
+	int watch_fd;       /* -1, or a descriptor whose activity stops the session */
 	bool failed;        /* a write failed: later writes are dropped */
 	struct trace *trace; /* NULL: no protocol trace */
 	bool skip_lf;       /* the last line ended with a bare CR */
@@ -95,5 +98,14 @@ bool netio_flush(struct netio *io);
 
 /* Drops whatever input is buffered (used before a close). */
 void netio_discard_input(struct netio *io);
+
+/* A session handed to another process (src/privsep.h): the input read
+ * but not yet parsed (at most NETIO_INBUF octets) and the skip_lf flag
+ * here; netio_resume makes a fresh IO go on from them and the octet
+ * counters.  Output must have been flushed. */
+void netio_pending_input(const struct netio *io, const unsigned char **p_r,
+                         size_t *len_r, bool *skip_lf_r);
+void netio_resume(struct netio *io, uint64_t octets_in, uint64_t octets_out,
+                  const void *pending, size_t len, bool skip_lf);
 
 #endif

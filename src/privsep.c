@@ -1,8 +1,8 @@
 /*
  * Privilege separation: start-up checks and the split of a connection
- * (privsep.h).  The protocol process is the parent, so the process the
- * daemon (or inetd) started, counts and signals is the one that talks to
- * the client; the monitor is its child and ends when the channel closes.
+ * (privsep.h).  The monitor is the parent, so the process the daemon (or
+ * inetd) started, counts and signals is the one that outlives a POP3
+ * takeover; the protocol process is its child.
  */
 #include "privsep.h"
 
@@ -19,11 +19,13 @@
 #include <unistd.h>
 
 #include "auth_remote.h"
+#include "ipc.h"
 #include "log.h"
+#include "netio.h"
 #include "remote.h"
+#include "spool.h"
 
-/* The monitor of this protocol process, for privsep_end. */
-static pid_t monitor_pid = -1;
+/* The channel to this protocol process's monitor; -1 when not split. */
 static int monitor_channel = -1;
 
 static bool
@@ -80,73 +82,168 @@ privsep_setup(struct config *cfg, char *err, size_t errsz)
 	return true;
 }
 
-/* The monitor's side of a new connection; never returns. */
+/* The protocol process of this monitor while it lives, for the signal
+ * handler; -1 once it is gone. */
+static volatile pid_t protocol_pid = -1;
+static int client_fd = -1;
+
+/*
+ * SIGTERM or SIGINT in the monitor: the session is to end, and it is the
+ * protocol process that holds it.  As root, or as the same account, the
+ * monitor tells it with the same signal; a monitor that became the
+ * mail's owner (POP2, POP1) may not signal `user`'s process, so it shuts
+ * the connection instead, which the protocol process reads as the
+ * client's end.  kill and shutdown are async-signal-safe.
+ */
 static void
-run_monitor(const struct config *cfg, int channel, int rfd, int wfd,
-            const struct sockaddr_storage *peer)
+on_monitor_stop(int sig)
 {
-	/* The client's bytes are the protocol process's alone. */
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, rfd);
-		if (wfd != rfd)
-			dup2(null, wfd);
-		close(null);
-	}
-	privsep_monitor(cfg, &cfg->ids, channel, peer);
-	_exit(0);
+	int saved = errno;
+	netio_stop_requested = 1;
+	pid_t pid = protocol_pid;
+	if (pid > 0 && kill(pid, sig) != 0 && client_fd >= 0)
+		shutdown(client_fd, SHUT_RDWR);
+	errno = saved;
 }
 
-bool
+static void
+forward_stops(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_monitor_stop;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: after a takeover a blocked poll() must see it. */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+/* Waits for the protocol process; with KILL it is ended first (it
+ * misbehaved, or the monitor cannot go on), by a signal if the monitor
+ * may send one and by shutting the connection otherwise. */
+static void
+reap_protocol(pid_t pid, bool kill_it)
+{
+	protocol_pid = -1;
+	if (kill_it && kill(pid, SIGKILL) != 0 && client_fd >= 0)
+		shutdown(client_fd, SHUT_RDWR);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* The monitor's side of a new connection: returns only after a takeover,
+ * with the protocol process gone; otherwise it ends with the session. */
+static void
+run_monitor(const struct config *cfg, int channel, pid_t child, int rfd,
+            const struct sockaddr_storage *peer, struct privsep_takeover *t,
+            const sigset_t *mask)
+{
+	client_fd = rfd;
+	protocol_pid = child;
+	forward_stops();
+	sigprocmask(SIG_SETMASK, mask, NULL); /* a stop held meanwhile comes now */
+	enum privsep_monitor_end end = privsep_monitor(cfg, &cfg->ids, channel,
+	                                               peer, t);
+	/* Closed before the wait: the protocol process waits for it
+	 * (privsep_end) to know the maildrop is free. */
+	close(channel);
+	/* A protocol process that ended the session has closed its end and
+	 * exits by itself, as it does at the reply to a takeover; one that
+	 * is still there after a refused request is ended. */
+	reap_protocol(child, end == PRIVSEP_MONITOR_BROKEN);
+	if (end != PRIVSEP_MONITOR_TAKEOVER)
+		_exit(0);
+}
+
+enum privsep_role
 privsep_begin(const struct config *cfg, int rfd, int wfd,
-              const struct sockaddr_storage *peer)
+              const struct sockaddr_storage *peer, struct privsep_takeover *t)
 {
 	int sv[2];
+	(void)wfd; /* the same connection: rfd names it for shutdown */
 	if (!cfg->ids.active)
-		return true;
+		return PRIVSEP_SERVE;
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
 		log_errno("socketpair");
-		return false;
+		return PRIVSEP_FAILED;
 	}
 	fcntl(sv[0], F_SETFD, FD_CLOEXEC);
 	fcntl(sv[1], F_SETFD, FD_CLOEXEC);
+	/* Local time for log lines must not need files after a chroot. */
+	tzset();
+	/* A stop that comes during the fork is held until the monitor knows
+	 * its child and can pass it on. */
+	sigset_t stops, mask;
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGINT);
+	sigprocmask(SIG_BLOCK, &stops, &mask);
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_errno("fork");
+		sigprocmask(SIG_SETMASK, &mask, NULL);
 		close(sv[0]);
 		close(sv[1]);
-		return false;
+		return PRIVSEP_FAILED;
 	}
-	if (pid == 0) {
+	if (pid > 0) {
 		close(sv[0]);
-		run_monitor(cfg, sv[1], rfd, wfd, peer);
+		run_monitor(cfg, sv[1], pid, rfd, peer, t, &mask);
+		return PRIVSEP_RESUME;
 	}
+	sigprocmask(SIG_SETMASK, &mask, NULL);
 	close(sv[1]);
-	monitor_pid = pid;
 	monitor_channel = sv[0];
-	/* Local time for log lines must not need files after a chroot. */
-	tzset();
-	if (!privsep_ident_confine(cfg, &cfg->ids)) {
-		privsep_end();
-		return false;
-	}
+	/* Unconfined it reads nothing: the session ends, logged, and the
+	 * monitor with it (privsep_end). */
+	if (!privsep_ident_confine(cfg, &cfg->ids))
+		return PRIVSEP_FAILED;
 	auth_use_remote(sv[0]);
 	spool_use_remote(sv[0]);
-	return true;
+	return PRIVSEP_SERVE;
+}
+
+int
+privsep_channel(void)
+{
+	return monitor_channel;
+}
+
+unsigned
+privsep_takeover(const struct privsep_takeover *t)
+{
+	struct ipc_out o;
+	uint64_t code;
+	ipc_out_init(&o);
+	privsep_takeover_encode(&o, t);
+	bool ok = ipc_call_code(monitor_channel, PS_TAKEOVER, &o, PS_RESULT, &code);
+	ipc_out_free(&o);
+	/* No monitor, no session: it has ended, or is ending, this one. */
+	if (!ok)
+		_exit(1);
+	/* The client is the monitor's now; nothing of this process may
+	 * reach it, not even a buffer flushed at exit. */
+	if (code == SPOOL_OK)
+		_exit(0);
+	return code > PRIVSEP_STAY_SPLIT ? SPOOL_ETEMP : (unsigned)code;
 }
 
 void
 privsep_end(void)
 {
-	if (monitor_pid < 0)
+	if (monitor_channel < 0)
 		return;
-	close(monitor_channel);
 	/* The monitor lets go of the maildrop when it sees the end of the
-	 * channel; waiting for it means a client that reconnects at once
-	 * finds the maildrop free. */
-	int status;
-	while (waitpid(monitor_pid, &status, 0) < 0 && errno == EINTR)
-		;
-	monitor_pid = -1;
+	 * channel, then closes its own end; waiting for that means a client
+	 * that reconnects at once finds the maildrop free. */
+	shutdown(monitor_channel, SHUT_WR);
+	for (;;) {
+		char c;
+		ssize_t n = read(monitor_channel, &c, 1);
+		if (n == 0 || (n < 0 && errno != EINTR))
+			break;
+	}
+	close(monitor_channel);
 	monitor_channel = -1;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -99,6 +100,47 @@ privsep_ident_resolve(const struct config *cfg, const struct privsep_ids *ids,
 	 * account.  The protocol process is unprivileged all the same; the
 	 * mailbox process could not drop root without losing that mail.
 	 * privsep_monitor.c's log line says so. */
+	return true;
+}
+
+/*
+ * privsep_ident_resolve in a throwaway child, for the monitor: reading
+ * the user database and asking the name service (which may load and
+ * allocate for a socket to a user-database daemon) then leaves nothing
+ * in a process that may serve the session for hours.  The child is a
+ * fork of this process, so the source string it names is at the same
+ * address here.
+ */
+bool
+privsep_ident_resolve_apart(const struct config *cfg, const struct privsep_ids *ids,
+                            const char *user, struct privsep_id *id_r)
+{
+	int fds[2];
+	struct privsep_id got;
+	if (pipe(fds) != 0)
+		return privsep_ident_resolve(cfg, ids, user, id_r);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		bool ok = privsep_ident_resolve(cfg, ids, user, &got);
+		_exit(ok && write(fds[1], &got, sizeof(got)) == (ssize_t)sizeof(got) ? 0 : 1);
+	}
+	close(fds[1]);
+	if (pid < 0) {
+		close(fds[0]);
+		return privsep_ident_resolve(cfg, ids, user, id_r);
+	}
+	ssize_t n;
+	do
+		n = read(fds[0], &got, sizeof(got));
+	while (n < 0 && errno == EINTR);
+	close(fds[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(got))
+		return false;
+	*id_r = got;
 	return true;
 }
 

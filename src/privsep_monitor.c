@@ -23,10 +23,6 @@
 #include "spool.h"
 #include "utf8.h"
 
-/* Folder names longer than this are refused before the mailbox layer
- * looks (it refuses anything over NAME_MAX anyway). */
-#define FOLDER_ARG_MAX 1024
-
 struct monitor {
 	const struct config *cfg;
 	const struct privsep_ids *ids;
@@ -38,6 +34,8 @@ struct monitor {
 	unsigned failures;
 	struct spool *sp;            /* the open maildrop, or NULL */
 	bool broken;                 /* a reply could not be sent whole */
+	struct privsep_takeover *t;  /* filled by an accepted PS_TAKEOVER */
+	bool taken;                  /* and then the loop ends */
 };
 
 static bool
@@ -181,16 +179,13 @@ on_auth(struct monitor *m, unsigned type, struct ipc_in *in)
 	return ok;
 }
 
-/* Opens the maildrop as the login's account; the first success makes
- * that account this process's own for good. */
+/* Opens the maildrop as ID, the login's account; the first success
+ * makes that account this process's own for good. */
 static enum spool_err
-open_as_user(struct monitor *m, const char *user, const char *folder)
+open_as(struct monitor *m, const struct privsep_id *idp, const char *user,
+        const char *folder)
 {
-	struct privsep_id id;
-	if (m->switched)
-		return spool_open(&m->where, user, folder, &m->sp);
-	if (!privsep_ident_resolve(m->cfg, m->ids, user, &id))
-		return SPOOL_EPERM;
+	struct privsep_id id = *idp;
 	if (!privsep_ident_try(&id))
 		return SPOOL_ETEMP;
 	enum spool_err e = spool_open(&m->where, user, folder, &m->sp);
@@ -210,6 +205,17 @@ open_as_user(struct monitor *m, const char *user, const char *folder)
 	log_info("mail of %s served as uid %ld (%s)%s", user, (long)id.uid, id.source,
 	         id.uid == 0 ? "; set mail_user or chown it to drop root" : "");
 	return SPOOL_OK;
+}
+
+static enum spool_err
+open_as_user(struct monitor *m, const char *user, const char *folder)
+{
+	struct privsep_id id;
+	if (m->switched)
+		return spool_open(&m->where, user, folder, &m->sp);
+	if (!privsep_ident_resolve_apart(m->cfg, m->ids, user, &id))
+		return SPOOL_EPERM;
+	return open_as(m, &id, user, folder);
 }
 
 /* Sizes and ids only: envelopes are asked for separately (POP1 alone
@@ -254,7 +260,7 @@ on_open(struct monitor *m, struct ipc_in *in)
 {
 	const char *user = ipc_get_str(in, USER_MAX);
 	bool has_folder = ipc_get_u64(in) != 0;
-	const char *folder = ipc_get_str(in, FOLDER_ARG_MAX);
+	const char *folder = ipc_get_str(in, PRIVSEP_FOLDER_MAX);
 	enum spool_err e = SPOOL_EPERM;
 	if (in->bad || !m->authed[0] || strcmp(user, m->authed) != 0 || m->sp)
 		log_warn("maildrop open refused: not the logged-in user");
@@ -263,6 +269,43 @@ on_open(struct monitor *m, struct ipc_in *in)
 	if (e != SPOOL_OK)
 		return reply_code(m, PS_LISTING, e);
 	return send_listing(m);
+}
+
+/*
+ * PS_TAKEOVER (privsep.h): the POP3 login's maildrop is opened here, as
+ * its owner for good, and this process serves the rest of the session.
+ * Only at the first open, only for the user this monitor verified, and
+ * never as root: a maildrop served as uid 0 stays split.  A request that
+ * fails any of that ends the session; an open that fails is answered
+ * (the client may log in again).
+ */
+static bool
+on_takeover(struct monitor *m, struct ipc_in *in)
+{
+	struct privsep_takeover *t = m->t;
+	struct privsep_id id;
+	if (!privsep_takeover_decode(in, t) || !m->authed[0]
+	    || strcmp(t->user, m->authed) != 0 || m->sp || m->switched) {
+		log_warn("takeover refused: malformed, or not the logged-in user");
+		return false;
+	}
+	if (!privsep_ident_resolve_apart(m->cfg, m->ids, t->user, &id))
+		return reply_code(m, PS_RESULT, SPOOL_EPERM);
+	if (id.uid == 0)
+		return reply_code(m, PS_RESULT, PRIVSEP_STAY_SPLIT);
+	enum spool_err e = open_as(m, &id, t->user, t->has_folder ? t->folder : NULL);
+	if (e != SPOOL_OK)
+		return reply_code(m, PS_RESULT, e);
+	/* privsep_ident_become proved root cannot be had back. */
+	if (getuid() == 0 || geteuid() == 0 || !reply_code(m, PS_RESULT, SPOOL_OK)) {
+		spool_close(m->sp);
+		m->sp = NULL;
+		return false;
+	}
+	t->spool = m->sp;
+	m->sp = NULL;
+	m->taken = true;
+	return true;
 }
 
 /* The file and range of a message go across when the storage can name
@@ -338,6 +381,8 @@ handle(struct monitor *m, unsigned type, struct ipc_in *in)
 		return on_commit(m, in);
 	case PS_ENVELOPES:
 		return on_envelopes(m);
+	case PS_TAKEOVER:
+		return on_takeover(m, in);
 	case PS_CLOSE:
 		spool_close(m->sp);
 		m->sp = NULL;
@@ -348,18 +393,23 @@ handle(struct monitor *m, unsigned type, struct ipc_in *in)
 	}
 }
 
-void
+enum privsep_monitor_end
 privsep_monitor(const struct config *cfg, const struct privsep_ids *ids,
-                int channel, const struct sockaddr_storage *peer)
+                int channel, const struct sockaddr_storage *peer,
+                struct privsep_takeover *t)
 {
-	struct monitor m = { .cfg = cfg, .ids = ids, .ch = channel, .peer = peer };
+	struct monitor m = { .cfg = cfg, .ids = ids, .ch = channel, .peer = peer,
+	                     .t = t };
+	enum privsep_monitor_end end = PRIVSEP_MONITOR_BROKEN;
 	m.where = config_where(cfg);
 	for (;;) {
 		unsigned type;
 		size_t len;
 		int r = ipc_recv_head(channel, &type, &len, PRIVSEP_REQUEST_MAX);
-		if (r == 0)
+		if (r == 0) {
+			end = PRIVSEP_MONITOR_EOF;
 			break;
+		}
 		unsigned char *buf = r > 0 ? malloc(len ? len : 1) : NULL;
 		if (!buf || !ipc_recv_body(channel, buf, len)) {
 			if (r < 0)
@@ -371,10 +421,13 @@ privsep_monitor(const struct config *cfg, const struct privsep_ids *ids,
 		ipc_in_init(&in, buf, len);
 		bool ok = handle(&m, type, &in);
 		free(buf);
+		if (m.taken)
+			return PRIVSEP_MONITOR_TAKEOVER;
 		if (!ok)
 			break;
 	}
 	/* The protocol process is gone (or misbehaved): nothing it marked is
 	 * deleted without its explicit commit. */
 	spool_close(m.sp);
+	return end;
 }

@@ -1,5 +1,6 @@
-/* One connection, start to end: split off the monitor, pick the
- * front-end, log the outcome. */
+/* One connection, start to end: split off the protocol process, pick the
+ * front-end, log the outcome; after a POP3 takeover the monitor serves
+ * the rest here (src/privsep.h). */
 #include "session.h"
 
 #include <stdio.h>
@@ -55,11 +56,24 @@ set_tag(const char *name, const char *peer)
 	log_set_tag(tag);
 }
 
+/* The monitor after a POP3 takeover: the protocol process is gone and
+ * this process, the mail's owner now, serves on from T. */
+static void
+resume(struct netio *io, struct session_env *env, char *peer, size_t peersz,
+       const struct privsep_takeover *t)
+{
+	/* A PROXY header's client, as the protocol process read it. */
+	snprintf(peer, peersz, "%s", t->peer);
+	set_tag("pop3", peer);
+	pop3_resume(io, env, t);
+}
+
 void
 session_run(const struct config *cfg, enum proto_kind proto,
             const struct session_conn *c)
 {
 	static struct netio io; /* one session per process; too big for a stack frame */
+	static struct privsep_takeover taken; /* likewise; the monitor's */
 	struct session_env env;
 	const char *name = proto == PROTO_POP3 ? "pop3" : "pop2";
 	char peer[sizeof(c->peer)];
@@ -85,8 +99,14 @@ session_run(const struct config *cfg, enum proto_kind proto,
 	 * between (the monitor cannot check a PROXY header's word). */
 	const struct sockaddr_storage *trusted =
 		c->proxy || c->addr.ss_family == AF_UNSPEC ? NULL : &c->addr;
-	if (!privsep_begin(cfg, c->rfd, c->wfd, trusted)) {
+	enum privsep_role role = privsep_begin(cfg, c->rfd, c->wfd, trusted, &taken);
+	/* A split protocol process ends with its monitor, even one killed
+	 * without a chance to end it (netio.h). */
+	io.watch_fd = privsep_channel();
+	if (role == PRIVSEP_FAILED) {
 		env.stats.end = "internal error";
+	} else if (role == PRIVSEP_RESUME) {
+		resume(&io, &env, peer, sizeof(peer), &taken);
 	} else if (c->proxy && !proxy_peer(c->rfd, peer, sizeof(peer))) {
 		env.stats.end = "bad PROXY header";
 	} else {

@@ -46,6 +46,11 @@ void session_run(const struct config *cfg, enum proto_kind proto,
 /* Front-ends (proto/). */
 void pop3_serve(struct netio *io, struct session_env *env);
 void port109_serve(struct netio *io, struct session_env *env);
+/* A POP3 session taken over at login (src/privsep.h): T's maildrop is
+ * open and this process is its owner; serves it from TRANSACTION. */
+struct privsep_takeover;
+void pop3_resume(struct netio *io, struct session_env *env,
+                 const struct privsep_takeover *t);
 
 /* Sleeps the configured failed-login delay (same for every failure). */
 void session_fail_delay(const struct session_env *env);

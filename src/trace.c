@@ -319,6 +319,25 @@ trace_set_table(struct trace *t, const struct dispatch_table *table,
 }
 
 void
+trace_flush(struct trace *t)
+{
+	if (!t)
+		return;
+	flush_client(t);
+	flush_server(t);
+}
+
+void
+trace_resume(struct trace *t, const struct dispatch_table *table,
+             unsigned state)
+{
+	if (!t)
+		return;
+	t->table = table;
+	t->state = state;
+}
+
+void
 trace_state(struct trace *t, unsigned state)
 {
 	if (!t || t->state == state)

@@ -60,6 +60,15 @@ void trace_close(struct trace *t, const char *how);
 void trace_set_table(struct trace *t, const struct dispatch_table *table,
                      unsigned state);
 
+/* Writes out the client line held and any server line begun: for a
+ * session about to be handed to another process (src/privsep.h). */
+void trace_flush(struct trace *t);
+
+/* The other process's side: it goes on with TABLE in STATE, silently,
+ * from where trace_flush left the file. */
+void trace_resume(struct trace *t, const struct dispatch_table *table,
+                  unsigned state);
+
 /* A state change, "-- OLD -> NEW" with the table's names. */
 void trace_state(struct trace *t, unsigned state);
 

@@ -19,10 +19,13 @@
 #                            postoffice (tests/e2e/test_ops_proxy.py)
 #   stunnel4                 a real TLS terminator for POP3S on port 995
 #                            (tests/e2e/test_ops_stunnel.py)
+#   faketime                 a fast clock for the daemon, so the idle timer
+#                            (600 s at least) can be seen to end a session
+#                            (tests/e2e/test_privileges.py)
 # Exits non-zero if anything cannot be installed.
 set -eu
 
-PACKAGES="gcc make libc6-dev libcrypt-dev libcmocka-dev python3 curl fetchmail mpop openssl dovecot-pop3d man-db clang libclang-rt-14-dev systemd haproxy procmail stunnel4"
+PACKAGES="gcc make libc6-dev libcrypt-dev libcmocka-dev python3 curl fetchmail mpop openssl dovecot-pop3d man-db clang libclang-rt-14-dev systemd haproxy procmail stunnel4 faketime"
 
 missing=""
 for p in $PACKAGES; do

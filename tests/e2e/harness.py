@@ -115,11 +115,12 @@ class Server:
     def mailbox_path(self, user):
         return os.path.join(self.mail, user)
 
-    def start(self, run_as=None):
+    def start(self, run_as=None, env=None):
         """RUN_AS: (uid, gid) to start the daemon as an ordinary user
         (the test must be root); its folder is handed to that user, with
         a copy of the binary in it, since the checkout may be in a folder
-        only root can enter."""
+        only root can enter.  ENV: variables added to the daemon's
+        environment."""
         become = None
         binary = BINARY
         if run_as:
@@ -134,7 +135,8 @@ class Server:
         self.proc = subprocess.Popen(
             [binary, "serve", "-c", self.config],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, preexec_fn=become)
+            stderr=subprocess.PIPE, preexec_fn=become,
+            env=dict(os.environ, **env) if env else None)
         ports = {}
         deadline = time.time() + 10
         buf = b""

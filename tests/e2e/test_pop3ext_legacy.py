@@ -93,9 +93,12 @@ class XtndXmit(unittest.TestCase):
         self.out = os.path.join(self.tmp, "sent")
         self.fake = FAKE
         if os.geteuid() == 0:
-            # Started as root, the command runs as the protocol process's
-            # account, nobody by default (docs/privileges.md), which may
-            # not be able to enter the checkout: it gets its own copy.
+            # Started as root, the command runs as the account the session
+            # is served as when it comes: here the protocol process's,
+            # nobody by default, since root owns these maildrops and the
+            # session stays split (docs/privileges.md; a taken-over session
+            # runs it as the mail's owner, test_privileges.py).  Either
+            # may not be able to enter the checkout: it gets its own copy.
             nobody = pwd.getpwnam("nobody")
             self.bin = tempfile.mkdtemp(prefix="po-xmit-bin-")
             os.chmod(self.bin, 0o755)

@@ -5,15 +5,23 @@ and look at the uids of its processes in /proc, and create two system
 accounts (po-mail, po-sys) the first time.  Without root they fail with
 that reason rather than pass without checking anything.
 """
+import glob
 import os
 import poplib
 import pwd
+import re
+import shutil
 import subprocess
 import tempfile
 import time
 import unittest
 
 from harness import Server, children, chown_tree, mbox_from
+
+# libfaketime (Debian package faketime, tests/deps.sh) runs the daemon's
+# clock a hundred times fast, poll() timeouts included, so the ten-minute
+# floor of timeout_idle takes six seconds.
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
 MSG = b"From: a@example.org\nSubject: hello\n\nbody\n"
 
@@ -50,11 +58,32 @@ def wait_for(fn, timeout=5):
 
 
 def session_pids(server):
-    """(protocol process, monitor) of the daemon's one session."""
-    proto = wait_for(lambda: children(server.proc.pid))
-    assert len(proto) == 1, proto
-    mon = wait_for(lambda: children(proto[0]))
-    return proto[0], (mon[0] if mon else None)
+    """(protocol process, monitor) of the daemon's one session: the
+    monitor is the daemon's child and the protocol process the monitor's;
+    after a POP3 takeover the protocol process is None."""
+    mon = wait_for(lambda: children(server.proc.pid))
+    assert len(mon) == 1, mon
+    proto = children(mon[0])
+    assert len(proto) <= 1, proto
+    return (proto[0] if proto else None), mon[0]
+
+
+def taken_over(server):
+    """The one process left of the daemon's one session after a POP3
+    takeover (the protocol process exits at the monitor's reply)."""
+    mon = wait_for(lambda: children(server.proc.pid))
+    assert len(mon) == 1, mon
+    assert wait_for(lambda: not children(mon[0])), "the protocol process is still there"
+    return mon[0]
+
+
+def alive(pid):
+    """Whether PID is a process that has not ended (a zombie has)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def login(server, user, password, port=None):
@@ -87,15 +116,16 @@ class Privileges(unittest.TestCase):
             proto, mon = session_pids(s)
             n = self.nobody
             self.assertEqual(ids(proto), ((n.pw_uid,) * 3, (n.pw_gid,) * 3, (n.pw_gid,)))
-            # Its monitor is root until a login; it never holds the client.
+            # Its monitor, the daemon's child, is root until a login.
             self.assertEqual(ids(mon)[0], (0, 0, 0))
             self.assertTrue(c.cmd("USER alice").startswith("+OK"))
             self.assertTrue(c.cmd("PASS wonderland").startswith("+OK"))
+            # alice has no account and root owns her mbox: her mail is
+            # served as uid 0, so the session is not taken over and the
+            # protocol process stays `user` to the end.
+            self.assertEqual(session_pids(s), (proto, mon))
             self.assertEqual(ids(proto)[0], (n.pw_uid,) * 3)
-            fds = os.listdir("/proc/%d/fd" % mon)
-            sockets = [os.readlink("/proc/%d/fd/%s" % (mon, fd)) for fd in fds]
-            self.assertEqual(len([x for x in sockets if x.startswith("socket:")]), 1,
-                             "the monitor holds only its channel")
+            self.assertTrue(s.wait_log(rb"mail of alice served as uid 0"))
             self.assertTrue(c.cmd("QUIT").startswith("+OK"))
 
     def test_mail_served_as_the_passwd_files_uid(self):
@@ -106,7 +136,8 @@ class Privileges(unittest.TestCase):
         with s:
             c, r = login(s, "carol", "pw")
             self.assertTrue(r.startswith("+OK 2 messages"), r)
-            proto, mon = session_pids(s)
+            # Taken over: one process, carol's account for good.
+            mon = taken_over(s)
             self.assertEqual(ids(mon), ((uid,) * 3, (gid,) * 3, (gid,)))
             self.assertTrue(c.cmd("DELE 1").startswith("+OK"))
             self.assertTrue(c.cmd("QUIT").startswith("+OK"))
@@ -139,8 +170,8 @@ class Privileges(unittest.TestCase):
             p = poplib.POP3("127.0.0.1", s.pop3_port, timeout=10)
             p.user("alice")
             p.pass_("wonderland")
-            proto, mon = session_pids(s)
-            self.assertEqual(ids(mon)[0], (uid,) * 3)
+            mon = taken_over(s)
+            self.assertEqual(ids(mon), ((uid,) * 3, (gid,) * 3, (gid,)))
             self.assertEqual(p.retr(2)[1][1], b"Subject: hello")
             p.dele(1)
             p.quit()
@@ -158,7 +189,7 @@ class Privileges(unittest.TestCase):
             for user, uid in (("po-sys", self.sys_uid), ("dave", self.mail_uid)):
                 c, r = login(s, user, "pw")
                 self.assertTrue(r.startswith("+OK"), r)
-                proto, mon = session_pids(s)
+                mon = taken_over(s)
                 self.assertEqual(ids(mon)[0], (uid,) * 3, user)
                 self.assertTrue(c.cmd("QUIT").startswith("+OK"))
                 wait_for(lambda: not children(s.proc.pid))
@@ -176,9 +207,19 @@ class Privileges(unittest.TestCase):
             self.assertTrue(r.startswith("+OK"), r)
             second, r = login(s, "alice", "wonderland")
             self.assertTrue(r.startswith("-ERR [IN-USE]"), r)
+            # Refused, the second session is still split, its monitor
+            # root again.
+            mons = children(s.proc.pid)
+            self.assertEqual(len(mons), 2)
+            split = [m for m in mons if children(m)]
+            self.assertEqual(len(split), 1)
+            self.assertEqual(ids(split[0])[0], (0, 0, 0))
             self.assertTrue(first.cmd("QUIT").startswith("+OK"))
             second.cmd("USER alice")
             self.assertTrue(second.cmd("PASS wonderland").startswith("+OK 1 "))
+            mon = taken_over(s)
+            self.assertEqual(mon, split[0])
+            self.assertEqual(ids(mon)[0], (uid,) * 3)
             self.assertTrue(second.cmd("QUIT").startswith("+OK"))
 
     def test_chroot(self):
@@ -194,6 +235,8 @@ class Privileges(unittest.TestCase):
                 self.assertEqual(ids(proto)[0], (self.sys_uid,) * 3)
                 self.assertEqual(os.readlink("/proc/%d/root" % mon), "/")
                 c.cmd("USER alice")
+                # Served as uid 0 (root owns the mbox): stays split, so
+                # RETR below is read inside the jail.
                 self.assertTrue(c.cmd("PASS wonderland").startswith("+OK 1 "))
                 c.send("RETR 1\r\n")
                 self.assertTrue(c.line().startswith("+OK"))
@@ -233,6 +276,199 @@ class Privileges(unittest.TestCase):
             self.assertNotIn(b"privilege separation", s.read_log())
         finally:
             s.cleanup()
+
+
+class Takeover(unittest.TestCase):
+    """A POP3 login hands the session to its monitor, which serves it on
+    alone as the mail's owner (src/privsep.h): what the session was must
+    go on exactly as it would have, and what ends a session still ends
+    this one."""
+
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0:
+            raise AssertionError("test_privileges needs root (as CI runs it)")
+        cls.uid, cls.gid = account("po-mail")
+
+    def server(self, msgs=(MSG,), extra=""):
+        """Alice's mbox, served as po-mail (so a login is taken over)."""
+        s = Server(mbox={"alice": mbox_from(list(msgs))},
+                   extra_config="mail_user po-mail\n" + extra)
+        os.chmod(s.dir, 0o755)
+        chown_tree(s.mail, self.uid, self.gid)
+        return s
+
+    def test_pipelined_commands_cross_the_takeover(self):
+        with self.server(msgs=(MSG, MSG)) as s:
+            c = s.connect()
+            c.line()
+            # One packet: what follows PASS was already read by the
+            # protocol process when it handed the session over.
+            c.send("USER alice\r\nPASS wonderland\r\nSTAT\r\nLIST\r\n")
+            self.assertTrue(c.line().startswith("+OK"))
+            self.assertTrue(c.line().startswith("+OK 2 messages"))
+            size = len(MSG.replace(b"\n", b"\r\n"))
+            self.assertEqual(c.line(), "+OK 2 %d" % (2 * size))
+            self.assertTrue(c.line().startswith("+OK"))
+            self.assertEqual(c.multiline(), b"1 %d\r\n2 %d\r\n" % (size, size))
+            self.assertEqual(ids(taken_over(s))[0], (self.uid,) * 3)
+            self.assertTrue(c.cmd("NOOP").startswith("+OK"))
+            self.assertTrue(c.cmd("QUIT").startswith("+OK"))
+
+    def test_bare_cr_line_end_across_the_takeover(self):
+        # PASS ends with a bare CR; its LF comes in the next packet, to
+        # the process that took over, and must still be skipped.
+        with self.server() as s:
+            c = s.connect()
+            c.line()
+            c.send("USER alice\r\nPASS wonderland\r")
+            self.assertTrue(c.line().startswith("+OK"))
+            self.assertTrue(c.line().startswith("+OK 1 messages"))
+            taken_over(s)
+            c.send("\nSTAT\r\n")
+            self.assertTrue(c.line().startswith("+OK 1 "))
+            self.assertTrue(c.cmd("QUIT").startswith("+OK"))
+
+    def test_sigterm_ends_every_session_and_leaves_nothing(self):
+        s = self.server()
+        s.start()
+        try:
+            c, r = login(s, "alice", "wonderland")
+            self.assertTrue(r.startswith("+OK"), r)
+            done = taken_over(s)
+            # And one still split, before its login.
+            d = s.connect()
+            d.line()
+            mons = wait_for(lambda: [m for m in children(s.proc.pid) if m != done])
+            proto = wait_for(lambda: children(mons[0]))
+            pids = [done, mons[0], proto[0]]
+            s.stop()
+            self.assertTrue(c.closed())
+            self.assertTrue(d.closed())
+            self.assertTrue(wait_for(lambda: not any(alive(p) for p in pids)),
+                            [p for p in pids if alive(p)])
+            self.assertRegex(s.read_log(), rb"end: user=alice .*how=stopped")
+        finally:
+            s.cleanup()
+
+    def test_idle_timeout_closes_a_taken_over_session(self):
+        if not os.path.exists(FAKETIME):
+            raise AssertionError("needs libfaketime (tests/deps.sh installs faketime)")
+        s = self.server(extra="timeout_idle 600\ntimeout_login 3000\n")
+        try:
+            # Under AddressSanitizer (make check SANITIZE=...) its
+            # runtime would refuse a library preloaded before it.
+            asan = os.environ.get("ASAN_OPTIONS", "")
+            s.start(env={"LD_PRELOAD": FAKETIME, "FAKETIME": "+0 x100",
+                         "ASAN_OPTIONS": asan + (":" if asan else "")
+                         + "verify_asan_link_order=0"})
+            c, r = login(s, "alice", "wonderland")
+            self.assertTrue(r.startswith("+OK"), r)
+            mon = taken_over(s)
+            self.assertTrue(c.closed(timeout=30))
+            self.assertTrue(s.wait_log(rb"end: user=alice .*how=timeout"))
+            self.assertTrue(wait_for(lambda: not alive(mon)))
+        finally:
+            s.cleanup()
+
+    def test_max_sessions_counts_a_taken_over_session(self):
+        with self.server(extra="max_sessions 1\n") as s:
+            c, r = login(s, "alice", "wonderland")
+            self.assertTrue(r.startswith("+OK"), r)
+            taken_over(s)
+            refused = s.connect()
+            self.assertTrue(refused.line().startswith("-ERR [SYS/TEMP]"))
+            self.assertTrue(c.cmd("QUIT").startswith("+OK"))
+            self.assertTrue(wait_for(lambda: not children(s.proc.pid)))
+            again = s.connect()
+            self.assertTrue(again.line().startswith("+OK"))
+
+    def test_end_line_names_the_user_and_every_octet(self):
+        with self.server() as s:
+            c = s.connect()
+            sent = received = 0
+            greeting = c.line()
+            received += len(greeting) + 2
+            for cmd in ("USER alice", "PASS wonderland", "RETR 1", "QUIT"):
+                c.send(cmd + "\r\n")
+                sent += len(cmd) + 2
+                line = c.line()
+                received += len(line) + 2
+                if cmd == "RETR 1":
+                    received += len(c.multiline()) + 3  # and ".\r\n"
+            self.assertTrue(c.closed())
+            m = s.wait_log(rb"end: user=(\S+) retrieved=(\d+) .*in=(\d+) out=(\d+) how=quit")
+            self.assertIsNotNone(m, s.read_log())
+            self.assertEqual(m.group(1), b"alice")
+            self.assertEqual(int(m.group(2)), 1)
+            self.assertEqual((int(m.group(3)), int(m.group(4))), (sent, received))
+            # One end: line for the session, from the process that served it.
+            self.assertEqual(len(re.findall(rb"end: ", s.read_log())), 1)
+
+    def test_trace_goes_on_after_the_takeover(self):
+        folder = tempfile.mkdtemp(prefix="po-trace-")
+        try:
+            with self.server(extra="trace %s\n" % folder) as s:
+                c = s.connect()
+                c.line()
+                c.send("USER alice\r\nPASS wonderland\r\nSTAT\r\n")
+                c.line()
+                c.line()
+                self.assertTrue(c.line().startswith("+OK 1 "))
+                self.assertTrue(c.cmd("QUIT").startswith("+OK"))
+                self.assertTrue(c.closed())
+                s.wait_log(rb"end: ")
+            (name,) = glob.glob(os.path.join(folder, "*"))
+            with open(name) as f:
+                text = f.read()
+            order = ["C: USER alice", "C: PASS ********", "-- AUTHORIZATION -> TRANSACTION",
+                     "S: +OK 1 messages", "C: STAT", "S: +OK 1 ", "C: QUIT",
+                     "-- end: quit"]
+            at = 0
+            for want in order:
+                found = text.find(want, at)
+                self.assertGreaterEqual(found, 0, "%r after %d in %s" % (want, at, text))
+                at = found + len(want)
+            self.assertNotIn("wonderland", text)
+        finally:
+            shutil.rmtree(folder)
+
+    def test_xtnd_xmit_runs_as_the_mails_owner(self):
+        tmp = tempfile.mkdtemp(prefix="po-xmit-")
+        try:
+            os.chmod(tmp, 0o755)
+            out = os.path.join(tmp, "out")
+            script = os.path.join(tmp, "whoami-sendmail")
+            with open(script, "w") as f:
+                f.write("#!/bin/sh\nid -u > %s.uid\ncat > %s\n" % (out, out))
+            os.chmod(script, 0o755)
+            os.chown(tmp, self.uid, self.gid)
+            with self.server(extra="xtnd_xmit_command %s -t\n" % script) as s:
+                c, r = login(s, "alice", "wonderland")
+                self.assertTrue(r.startswith("+OK"), r)
+                taken_over(s)
+                self.assertTrue(c.cmd("XTND XMIT").startswith("+OK"))
+                c.send("To: bob@example.org\r\n\r\nhi\r\n.\r\n")
+                self.assertTrue(c.line().startswith("+OK"))
+                with open(out + ".uid") as f:
+                    self.assertEqual(int(f.read()), self.uid)
+                with open(out, "rb") as f:
+                    self.assertEqual(f.read(), b"To: bob@example.org\n\nhi\n")
+                self.assertTrue(c.cmd("QUIT").startswith("+OK"))
+        finally:
+            shutil.rmtree(tmp)
+
+    def test_port_109_stays_split(self):
+        with self.server() as s:
+            c = s.connect(s.pop2_port)
+            c.line()
+            self.assertTrue(c.cmd("HELO alice wonderland").startswith("#1"))
+            proto, mon = session_pids(s)
+            self.assertIsNotNone(proto)
+            n = pwd.getpwnam("nobody")
+            self.assertEqual(ids(proto)[0], (n.pw_uid,) * 3)
+            self.assertEqual(ids(mon)[0], (self.uid,) * 3)
+            self.assertTrue(c.cmd("QUIT").startswith("+"))
 
 
 if __name__ == "__main__":

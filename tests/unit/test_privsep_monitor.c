@@ -23,6 +23,7 @@
 #include "config.h"
 #include "ipc.h"
 #include "log.h"
+#include "params.h"
 #include "privsep.h"
 #include "spool.h"
 
@@ -74,8 +75,11 @@ start(struct fx *f, unsigned peer_port)
 	assert_true(f->pid >= 0);
 	if (f->pid == 0) {
 		close(sv[0]);
-		privsep_monitor(&f->cfg, &f->cfg.ids, sv[1], peer_port ? &f->peer : NULL);
-		_exit(0);
+		static struct privsep_takeover t;
+		enum privsep_monitor_end end =
+			privsep_monitor(&f->cfg, &f->cfg.ids, sv[1],
+			                peer_port ? &f->peer : NULL, &t);
+		_exit(end == PRIVSEP_MONITOR_EOF ? 0 : end == PRIVSEP_MONITOR_BROKEN ? 1 : 3);
 	}
 	close(sv[1]);
 	f->ch = sv[0];
@@ -337,6 +341,115 @@ test_unknown_or_malformed_request_ends_it(void **state)
 	finish(f);
 }
 
+/* A PS_TAKEOVER for USER carrying IN_LEN octets of client input; the
+ * numbers after the peer are utf8, auth failures, bad commands, skip_lf,
+ * octets in, octets out (src/privsep_takeover.c). */
+static void
+send_takeover(struct fx *f, const char *user, uint64_t utf8, size_t in_len)
+{
+	static unsigned char input[2 * NETIO_INBUF];
+	struct ipc_out o;
+	memset(input, 'x', sizeof(input));
+	ipc_out_init(&o);
+	ipc_put_str(&o, user);
+	ipc_put_u64(&o, 0);
+	ipc_put_str(&o, "");
+	ipc_put_str(&o, "127.0.0.1:4000");
+	ipc_put_u64(&o, utf8);
+	ipc_put_u64(&o, 1);
+	ipc_put_u64(&o, 0);
+	ipc_put_u64(&o, 0);
+	ipc_put_u64(&o, 100 + in_len);
+	ipc_put_u64(&o, 200);
+	ipc_put_bytes(&o, input, in_len);
+	send_req(f, PS_TAKEOVER, &o);
+}
+
+/* The monitor ended the session: no reply, the channel closed, and it
+ * reports a misbehaving protocol process (exit 1), not a crash. */
+static void
+assert_ended(struct fx *f)
+{
+	unsigned t;
+	size_t len;
+	assert_int_equal(ipc_recv_head(f->ch, &t, &len, 64), 0);
+	int status = finish(f);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+}
+
+static void
+test_hostile_takeover_ends_the_session(void **state)
+{
+	struct fx *f = *state;
+
+	start(f, 0); /* before any login */
+	send_takeover(f, "alice", 0, 0);
+	assert_ended(f);
+
+	start(f, 0); /* for a user other than the one verified */
+	assert_int_equal(login(f, "bob", "builder"), AUTH_OK);
+	send_takeover(f, "alice", 0, 0);
+	assert_ended(f);
+
+	start(f, 0); /* more input than netio could have buffered */
+	assert_int_equal(login(f, "alice", "wonderland"), AUTH_OK);
+	send_takeover(f, "alice", 0, NETIO_INBUF + 1);
+	assert_ended(f);
+
+	start(f, 0); /* a flag that is neither 0 nor 1 */
+	assert_int_equal(login(f, "alice", "wonderland"), AUTH_OK);
+	send_takeover(f, "alice", 2, 0);
+	assert_ended(f);
+
+	start(f, 0); /* truncated: the user alone */
+	assert_int_equal(login(f, "alice", "wonderland"), AUTH_OK);
+	struct ipc_out o;
+	ipc_out_init(&o);
+	ipc_put_str(&o, "alice");
+	send_req(f, PS_TAKEOVER, &o);
+	assert_ended(f);
+
+	start(f, 0); /* a user name over USER_MAX */
+	char longname[USER_MAX + 2];
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(login(f, "alice", "wonderland"), AUTH_OK);
+	send_takeover(f, longname, 0, 0);
+	assert_ended(f);
+
+	/* Nothing was opened, so nothing is held. */
+	struct spool_where w = config_where(&f->cfg);
+	struct spool *sp;
+	assert_int_equal(spool_open(&w, "alice", NULL, &sp), SPOOL_OK);
+	spool_close(sp);
+	assert_string_equal(read_file(f->mbox), MSG1 MSG2);
+}
+
+static void
+test_takeover_of_the_verified_user(void **state)
+{
+	struct fx *f = *state;
+	unsigned char buf[4096];
+	start(f, 0);
+	assert_int_equal(login(f, "alice", "wonderland"), AUTH_OK);
+	send_takeover(f, "alice", 1, NETIO_INBUF);
+	uint64_t code = reply(f, PS_RESULT, buf, sizeof(buf), NULL);
+	if (geteuid() == 0) {
+		/* As root, the test's mbox is root's: it would be served as
+		 * uid 0, so the session stays split and PS_OPEN still works. */
+		assert_true(code == PRIVSEP_STAY_SPLIT);
+		assert_int_equal(open_box(f, "alice", buf, sizeof(buf), NULL), SPOOL_OK);
+		assert_int_equal(finish(f), 0);
+		return;
+	}
+	/* Otherwise this process's own account: taken over (exit 3). */
+	assert_true(code == SPOOL_OK);
+	int status = finish(f);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 3);
+}
+
 int
 main(void)
 {
@@ -348,6 +461,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rpop_decided_from_the_accepted_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vanished_protocol_process_deletes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_or_malformed_request_ends_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_takeover_ends_the_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_takeover_of_the_verified_user, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
