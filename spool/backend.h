@@ -23,8 +23,9 @@ struct lock_session;
 
 /*
  * One message.  Kept small: a session on 100,000 messages holds 100,000
- * of these (twice with privilege separation), and touching fresh memory
- * was a quarter of such a session's time.  Hence the union of what only
+ * of these (in the monitor with privilege separation: the protocol
+ * process keeps a struct spool_list), and touching fresh memory was a
+ * quarter of such a session's time.  Hence the union of what only
  * one backend uses, and base in binary.
  */
 struct spool_msg {
@@ -49,11 +50,34 @@ struct spool_msg {
 	};
 };
 
+/*
+ * A listing kept as the monitor sent it (remote.c), instead of a struct
+ * spool_msg per message: a 100,000-message listing is then 1.6 MB of
+ * entries beside the payload, not 16 MB of fresh memory.  When sp->list
+ * is set, sp->msgs is NULL and spool.c's accessors read the entries.
+ * Owned by the spool (spool_close frees it); remote.c fills it only
+ * with what it has checked: every uid offset points into buf at a valid
+ * uid and its NUL.
+ */
+struct spool_list_entry {
+	uint64_t size;             /* wire octets, as listed */
+	uint32_t uid;              /* offset of the uid in buf (a payload is
+	                            * under 4 GiB: PRIVSEP_REPLY_MAX) */
+	bool deleted;
+};
+
+struct spool_list {
+	unsigned char *buf;        /* the PS_LISTING payload; owned */
+	struct spool_list_entry *e; /* sp->count of them; owned */
+	char **envelopes;          /* NULL until POP1 asks; each owned */
+};
+
 struct spool {
 	const struct spool_backend *be;
 	char *path;                /* the maildrop: mbox file or Maildir */
 	struct lock_session *session;
 	struct spool_msg *msgs;
+	struct spool_list *list;   /* remote.c only; then msgs is NULL */
 	size_t count, cap;
 	size_t shown;              /* the first SHOWN of COUNT are the session's
 	                            * (the maildrop limits, spool.c) */
@@ -86,7 +110,8 @@ struct spool_backend {
 	                         uint64_t *off_r, uint64_t *len_r);
 	/* Optional: fills in every shown message's envelope at once, for a
 	 * backend that leaves them out of its listing (remote.c); any it
-	 * cannot get are synthesized, so none is left NULL. */
+	 * cannot get are synthesized, so none is left NULL unless memory
+	 * runs out. */
 	void (*envelopes)(struct spool *sp);
 	/* Removes the messages marked deleted (at least one is). */
 	enum spool_err (*commit)(struct spool *sp);
