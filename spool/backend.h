@@ -5,7 +5,8 @@
  *
  * spool.c owns the struct: it picks the backend, takes the session lock,
  * and frees the message array.  A backend owns only what it opened itself
- * (the mbox descriptor, the read buffer contents).
+ * (the mbox descriptor, the read buffer contents, the block of Maildir
+ * file names).
  */
 #ifndef BACKEND_H
 #define BACKEND_H
@@ -36,7 +37,8 @@ struct spool_msg {
 	char *pin;                 /* id to keep from an earlier session (the
 	                            * mbox sidecar, mbox_uidl.c); owned */
 	char *envelope;            /* "From ..." without line end; owned */
-	char *name;                /* Maildir: file name; owned; mbox: NULL */
+	char *name;                /* Maildir: file name, in sp->names or,
+	                            * with own_name, owned; mbox: NULL */
 	union {
 		struct {
 			/* mbox: the From line starts at from, the content
@@ -46,7 +48,13 @@ struct spool_msg {
 			uint64_t from, off, len, end;
 			unsigned char base[16];
 		};
-		int sub;           /* Maildir: in new/ (0) or cur/ (1) */
+		struct {
+			/* Maildir: in new/ (0) or cur/ (1); the file's
+			 * mtime, for the envelope if POP1 asks for it. */
+			int sub;
+			bool own_name;
+			time_t mtime;
+		};
 	};
 };
 
@@ -94,6 +102,9 @@ struct spool {
 	dev_t dev;
 	ino_t ino;
 	uint64_t hash;
+	/* Maildir: the file names the scan found, one block that the
+	 * messages' names point into; maildir.c's (its close frees it). */
+	char *names;
 };
 
 struct spool_backend {
@@ -109,9 +120,9 @@ struct spool_backend {
 	enum spool_err (*locate)(struct spool *sp, size_t idx, int *fd_r,
 	                         uint64_t *off_r, uint64_t *len_r);
 	/* Optional: fills in every shown message's envelope at once, for a
-	 * backend that leaves them out of its listing (remote.c); any it
-	 * cannot get are synthesized, so none is left NULL unless memory
-	 * runs out. */
+	 * backend that leaves them out of its listing (remote.c) or makes
+	 * them only when asked (maildir.c); any it cannot get are
+	 * synthesized, so none is left NULL unless memory runs out. */
 	void (*envelopes)(struct spool *sp);
 	/* Removes the messages marked deleted (at least one is). */
 	enum spool_err (*commit)(struct spool *sp);
