@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bigmem.h"
 #include "maildir_cache.h"
 #include "wire.h"
 
@@ -108,13 +109,16 @@ maildir_name_add(struct maildir_scan *sc, const char *name, size_t *at_r)
 {
 	size_t len = strlen(name) + 1;
 	if (len > sc->names_cap - sc->names_len) {
-		size_t cap = sc->names_cap ? sc->names_cap : 16384;
+		/* At first room for as many names as the cache knows, of
+		 * 64 octets each, which the usual names are not longer than
+		 * (time.MusecPpid.host:2,flags). */
+		size_t cap = sc->names_cap ? sc->names_cap : 64 * sc->cap;
 		while (cap - sc->names_len < len) {
 			if (cap > SIZE_MAX / 2)
 				return false;
 			cap *= 2;
 		}
-		char *p = realloc(sc->names, cap);
+		char *p = bigmem_realloc(sc->names, sc->names_len, cap);
 		if (!p)
 			return false;
 		sc->names = p;
@@ -170,7 +174,9 @@ maildir_add(struct spool *sp, int dfd, int sub, const char *name,
 		size_t cap = sc->cap ? 2 * sc->cap
 		                     : maildir_cache_entries(sc->cache) + 256;
 		struct maildir_found *f = cap < SIZE_MAX / sizeof *f
-		                        ? realloc(sc->f, cap * sizeof *f) : NULL;
+		                        ? bigmem_realloc(sc->f, sc->n * sizeof *f,
+		                                         cap * sizeof *f)
+		                        : NULL;
 		if (!f)
 			return SPOOL_ETEMP;
 		sc->f = f;
@@ -221,7 +227,7 @@ maildir_messages(struct spool *sp, struct maildir_scan *sc)
 {
 	sp->names = sc->names;
 	sc->names = NULL;
-	struct maildir_key *k = malloc(sc->n * sizeof *k + 1);
+	struct maildir_key *k = bigmem_alloc(sc->n * sizeof *k + 1);
 	if (!k)
 		return SPOOL_ETEMP;
 	for (size_t i = 0; i < sc->n; i++) {

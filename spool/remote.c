@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "bigmem.h"
 #include "ipc.h"
 #include "privsep.h"
 #include "wire.h"
@@ -28,7 +29,7 @@ recv_reply(int fd, unsigned type, unsigned char **buf_r, size_t *len_r)
 	size_t len;
 	if (ipc_recv_head(fd, &rtype, &len, PRIVSEP_REPLY_MAX) != 1 || rtype != type)
 		return false;
-	unsigned char *buf = malloc(len ? len : 1);
+	unsigned char *buf = bigmem_alloc(len);
 	if (!buf || !ipc_recv_body(fd, buf, len)) {
 		free(buf);
 		return false;
@@ -71,7 +72,7 @@ parse_listing(struct spool *sp, struct ipc_in *in, unsigned char *buf)
 	    count > SIZE_MAX / sizeof *l->e)
 		return SPOOL_ETEMP;
 	sp->hidden_remote = (size_t)hidden;
-	if (!(l->e = malloc((size_t)count * sizeof *l->e + 1)))
+	if (!(l->e = bigmem_alloc((size_t)count * sizeof *l->e)))
 		return SPOOL_ETEMP;
 	for (size_t i = 0; i < count; i++) {
 		uint64_t size = ipc_get_u64(in);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "bigmem.h"
 #include "lock.h"
 #include "md5.h"
 #include "remote.h"
@@ -564,7 +565,8 @@ spool_msg_reserve(struct spool *sp, size_t n)
 		return true;
 	if (n > SIZE_MAX / sizeof *sp->msgs - sp->count)
 		return false;
-	struct spool_msg *m = realloc(sp->msgs, (sp->count + n) * sizeof *m);
+	struct spool_msg *m = bigmem_realloc(sp->msgs, sp->count * sizeof *m,
+	                                     (sp->count + n) * sizeof *m);
 	if (!m)
 		return false;
 	sp->msgs = m;
@@ -704,7 +706,7 @@ spool_uids_unique(struct spool *sp)
 			return false;
 		cap *= 2;
 	}
-	struct spool_uidset t = { calloc(cap, sizeof *t.slot), cap - 1 };
+	struct spool_uidset t = { bigmem_calloc(cap, sizeof *t.slot), cap - 1 };
 	if (!t.slot)
 		return false;
 	for (size_t i = 0; i < sp->count; i++) {
