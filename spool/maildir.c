@@ -109,10 +109,13 @@ maildir_name_add(struct maildir_scan *sc, const char *name, size_t *at_r)
 {
 	size_t len = strlen(name) + 1;
 	if (len > sc->names_cap - sc->names_len) {
-		/* At first room for as many names as the cache knows, of
-		 * 64 octets each, which the usual names are not longer than
-		 * (time.MusecPpid.host:2,flags). */
-		size_t cap = sc->names_cap ? sc->names_cap : 64 * sc->cap;
+		/* At first room for as many names as the cache knows (and
+		 * a few), of 64 octets each, which the usual names are not
+		 * longer than (time.MusecPpid.host:2,flags): one allocation
+		 * on a large Maildir, little on a small one. */
+		size_t cap = sc->names_cap
+		           ? sc->names_cap
+		           : 64 * (maildir_cache_entries(sc->cache) + 16);
 		while (cap - sc->names_len < len) {
 			if (cap > SIZE_MAX / 2)
 				return false;
