@@ -5,7 +5,8 @@
  *
  * spool.c owns the struct: it picks the backend, takes the session lock,
  * and frees the message array.  A backend owns only what it opened itself
- * (the mbox descriptor, the read buffer contents).
+ * (the mbox descriptor, the read buffer contents, the block of Maildir
+ * file names).
  */
 #ifndef BACKEND_H
 #define BACKEND_H
@@ -23,8 +24,9 @@ struct lock_session;
 
 /*
  * One message.  Kept small: a session on 100,000 messages holds 100,000
- * of these (twice with privilege separation), and touching fresh memory
- * was a quarter of such a session's time.  Hence the union of what only
+ * of these (in the monitor with privilege separation: the protocol
+ * process keeps a struct spool_list), and touching fresh memory was a
+ * quarter of such a session's time.  Hence the union of what only
  * one backend uses, and base in binary.
  */
 struct spool_msg {
@@ -35,7 +37,8 @@ struct spool_msg {
 	char *pin;                 /* id to keep from an earlier session (the
 	                            * mbox sidecar, mbox_uidl.c); owned */
 	char *envelope;            /* "From ..." without line end; owned */
-	char *name;                /* Maildir: file name; owned; mbox: NULL */
+	char *name;                /* Maildir: file name, in sp->names or,
+	                            * with own_name, owned; mbox: NULL */
 	union {
 		struct {
 			/* mbox: the From line starts at from, the content
@@ -45,8 +48,36 @@ struct spool_msg {
 			uint64_t from, off, len, end;
 			unsigned char base[16];
 		};
-		int sub;           /* Maildir: in new/ (0) or cur/ (1) */
+		struct {
+			/* Maildir: in new/ (0) or cur/ (1); the file's
+			 * mtime, for the envelope if POP1 asks for it. */
+			int sub;
+			bool own_name;
+			time_t mtime;
+		};
 	};
+};
+
+/*
+ * A listing kept as the monitor sent it (remote.c), instead of a struct
+ * spool_msg per message: a 100,000-message listing is then 1.6 MB of
+ * entries beside the payload, not 16 MB of fresh memory.  When sp->list
+ * is set, sp->msgs is NULL and spool.c's accessors read the entries.
+ * Owned by the spool (spool_close frees it); remote.c fills it only
+ * with what it has checked: every uid offset points into buf at a valid
+ * uid and its NUL.
+ */
+struct spool_list_entry {
+	uint64_t size;             /* wire octets, as listed */
+	uint32_t uid;              /* offset of the uid in buf (a payload is
+	                            * under 4 GiB: PRIVSEP_REPLY_MAX) */
+	bool deleted;
+};
+
+struct spool_list {
+	unsigned char *buf;        /* the PS_LISTING payload; owned */
+	struct spool_list_entry *e; /* sp->count of them; owned */
+	char **envelopes;          /* NULL until POP1 asks; each owned */
 };
 
 struct spool {
@@ -54,6 +85,7 @@ struct spool {
 	char *path;                /* the maildrop: mbox file or Maildir */
 	struct lock_session *session;
 	struct spool_msg *msgs;
+	struct spool_list *list;   /* remote.c only; then msgs is NULL */
 	size_t count, cap;
 	size_t shown;              /* the first SHOWN of COUNT are the session's
 	                            * (the maildrop limits, spool.c) */
@@ -80,6 +112,9 @@ struct spool {
 	dev_t dev;
 	ino_t ino;
 	uint64_t hash;
+	/* Maildir: the file names the scan found, one block that the
+	 * messages' names point into; maildir.c's (its close frees it). */
+	char *names;
 };
 
 struct spool_backend {
@@ -101,8 +136,9 @@ struct spool_backend {
 	enum spool_err (*source)(struct spool *sp, size_t idx, int *fd_r,
 	                         uint64_t *off_r, uint64_t *len_r);
 	/* Optional: fills in every shown message's envelope at once, for a
-	 * backend that leaves them out of its listing (remote.c); any it
-	 * cannot get are synthesized, so none is left NULL. */
+	 * backend that leaves them out of its listing (remote.c) or makes
+	 * them only when asked (maildir.c); any it cannot get are
+	 * synthesized, so none is left NULL unless memory runs out. */
 	void (*envelopes)(struct spool *sp);
 	/* Removes the messages marked deleted (at least one is). */
 	enum spool_err (*commit)(struct spool *sp);

@@ -24,16 +24,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bigmem.h"
 #include "maildir_cache.h"
 #include "wire.h"
 
 static const char *const maildir_sub[2] = { "new", "cur" };
 
-/* Length of the unique part of a file name: everything before ':'. */
+/* Length of the unique part of a file name: everything before ':'.
+ * strchr, not strcspn: it is called for every file of the Maildir, and
+ * glibc's strcspn is several times slower for one octet. */
 static size_t
 maildir_base_len(const char *name)
 {
-	return strcspn(name, ":");
+	const char *colon = strchr(name, ':');
+	return colon ? (size_t)(colon - name) : strlen(name);
 }
 
 static char *
@@ -72,7 +76,8 @@ maildir_slurp(struct spool *sp, int fd, size_t *len_r)
 /* A message file found by the scan.  The messages are made only once
  * all are found, in maildrop order (maildir_messages). */
 struct maildir_found {
-	char *name;              /* owned until it moves into its message */
+	size_t at;               /* where the name is in the scan's names */
+	char *name;              /* the same once the scan is over */
 	uint64_t size;
 	time_t mtime;
 	int sub;
@@ -87,12 +92,46 @@ struct maildir_key {
 	const struct maildir_found *f;
 };
 
-/* What maildir_open carries through the scan of new/ and cur/. */
+/* What maildir_open carries through the scan of new/ and cur/.  The
+ * file names go one after the other into NAMES, which becomes
+ * sp->names: one allocation instead of one per message. */
 struct maildir_scan {
 	struct maildir_cache *cache;
 	struct maildir_found *f;
 	size_t n, cap;
+	char *names;
+	size_t names_len, names_cap;
 };
+
+/* Appends NAME and its NUL to sc->names; its offset in *AT_R. */
+static bool
+maildir_name_add(struct maildir_scan *sc, const char *name, size_t *at_r)
+{
+	size_t len = strlen(name) + 1;
+	if (len > sc->names_cap - sc->names_len) {
+		/* At first room for as many names as the cache knows (and
+		 * a few), of 64 octets each, which the usual names are not
+		 * longer than (time.MusecPpid.host:2,flags): one allocation
+		 * on a large Maildir, little on a small one. */
+		size_t cap = sc->names_cap
+		           ? sc->names_cap
+		           : 64 * (maildir_cache_entries(sc->cache) + 16);
+		while (cap - sc->names_len < len) {
+			if (cap > SIZE_MAX / 2)
+				return false;
+			cap *= 2;
+		}
+		char *p = bigmem_realloc(sc->names, sc->names_len, cap);
+		if (!p)
+			return false;
+		sc->names = p;
+		sc->names_cap = cap;
+	}
+	memcpy(sc->names + sc->names_len, name, len);
+	*at_r = sc->names_len;
+	sc->names_len += len;
+	return true;
+}
 
 /* The wire size of NAME (open in DFD), read whole; false if it cannot be
  * read.  ST is its lstat, replaced by the fstat of what was read. */
@@ -138,16 +177,18 @@ maildir_add(struct spool *sp, int dfd, int sub, const char *name,
 		size_t cap = sc->cap ? 2 * sc->cap
 		                     : maildir_cache_entries(sc->cache) + 256;
 		struct maildir_found *f = cap < SIZE_MAX / sizeof *f
-		                        ? realloc(sc->f, cap * sizeof *f) : NULL;
+		                        ? bigmem_realloc(sc->f, sc->n * sizeof *f,
+		                                         cap * sizeof *f)
+		                        : NULL;
 		if (!f)
 			return SPOOL_ETEMP;
 		sc->f = f;
 		sc->cap = cap;
 	}
-	char *copy = strdup(name);
-	if (!copy)
+	size_t at;
+	if (!maildir_name_add(sc, name, &at))
 		return SPOOL_ETEMP;
-	sc->f[sc->n++] = (struct maildir_found){ copy, size, st.st_mtime, sub };
+	sc->f[sc->n++] = (struct maildir_found){ at, NULL, size, st.st_mtime, sub };
 	return SPOOL_OK;
 }
 
@@ -181,28 +222,35 @@ maildir_cmp(const void *a, const void *b)
 	return c ? c : x->f->sub - y->f->sub;
 }
 
-/* Makes the messages from the files found, in maildrop order. */
+/* Makes the messages from the files found, in maildrop order.  Their
+ * names stay in the scan's block, which SP takes (sp->names); their
+ * envelopes are made only if asked for (maildir_envelopes). */
 static enum spool_err
 maildir_messages(struct spool *sp, struct maildir_scan *sc)
 {
-	struct maildir_key *k = malloc(sc->n * sizeof *k + 1);
+	sp->names = sc->names;
+	sc->names = NULL;
+	struct maildir_key *k = bigmem_alloc(sc->n * sizeof *k + 1);
 	if (!k)
 		return SPOOL_ETEMP;
-	for (size_t i = 0; i < sc->n; i++)
+	for (size_t i = 0; i < sc->n; i++) {
+		sc->f[i].name = sp->names + sc->f[i].at;
 		k[i] = (struct maildir_key){ strtoull(sc->f[i].name, NULL, 10),
 		                             &sc->f[i] };
+	}
 	qsort(k, sc->n, sizeof *k, maildir_cmp);
 	enum spool_err e = spool_msg_reserve(sp, sc->n) ? SPOOL_OK : SPOOL_ETEMP;
 	for (size_t i = 0; i < sc->n && e == SPOOL_OK; i++) {
-		struct maildir_found *f = (struct maildir_found *)k[i].f;
+		const struct maildir_found *f = k[i].f;
 		struct spool_msg *m = spool_msg_add(sp);
-		if (!m || !(m->envelope = spool_envelope_make(NULL, f->mtime))) {
+		if (!m) {
 			e = SPOOL_ETEMP;
 			break;
 		}
+		/* Not the message's own: maildir_close lets go of it. */
 		m->name = f->name;
-		f->name = NULL;
 		m->sub = f->sub;
+		m->mtime = f->mtime;
 		m->size = f->size;
 		size_t bl = maildir_base_len(m->name);
 		if (spool_uid_valid((const unsigned char *)m->name, bl)) {
@@ -233,8 +281,7 @@ maildir_open(struct spool *sp)
 	maildir_cache_free(sc.cache);
 	if (e == SPOOL_OK)
 		e = maildir_messages(sp, &sc);
-	for (size_t i = 0; i < sc.n; i++)
-		free(sc.f[i].name); /* those not moved into a message */
+	free(sc.names); /* if maildir_messages did not take it */
 	free(sc.f);
 	if (e == SPOOL_OK && !spool_uids_unique(sp))
 		e = SPOOL_ETEMP;
@@ -262,8 +309,10 @@ maildir_find(struct spool *sp, struct spool_msg *m)
 			closedir(d);
 			if (!name)
 				return false;
-			free(m->name);
+			if (m->own_name)
+				free(m->name);
 			m->name = name;
+			m->own_name = true;
 			m->sub = sub;
 			return true;
 		}
@@ -361,10 +410,27 @@ maildir_commit(struct spool *sp)
 	return first;
 }
 
+/* No descriptor is kept between calls; the names in sp->names are let
+ * go here, so that spool_close frees only the names messages own. */
 static void
 maildir_close(struct spool *sp)
 {
-	(void)sp; /* no descriptor is kept between calls */
+	for (size_t i = 0; i < sp->count; i++)
+		if (!sp->msgs[i].own_name)
+			sp->msgs[i].name = NULL;
+	free(sp->names);
+	sp->names = NULL;
+}
+
+/* The envelopes POP1 shows, made from each file's mtime when first
+ * asked for: most sessions never do, and making 100,000 of them at
+ * open was a twentieth of a large Maildir's open. */
+static void
+maildir_envelopes(struct spool *sp)
+{
+	for (size_t i = 0; i < sp->count; i++)
+		if (!sp->msgs[i].envelope)
+			sp->msgs[i].envelope = spool_envelope_make(NULL, sp->msgs[i].mtime);
 }
 
 /* The host part of a unique name, with '/' and ':' escaped as the Maildir
@@ -458,5 +524,6 @@ const struct spool_backend maildir_backend = {
 	.locate = maildir_locate,
 	.commit = maildir_commit,
 	.close = maildir_close,
+	.envelopes = maildir_envelopes,
 	.deliver = maildir_deliver,
 };

@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "backend.h"
+#include "bigmem.h"
 #include "cache_file.h"
 #include "hash64.h"
 
@@ -154,7 +155,7 @@ static bool
 maildir_cache_room(struct maildir_cache *c, uint64_t size)
 {
 	c->cap = (size_t)(size / MAILDIR_CACHE_LINE_MIN) + 1;
-	return (c->e = malloc(c->cap * sizeof *c->e)) != NULL;
+	return (c->e = bigmem_alloc(c->cap * sizeof *c->e)) != NULL;
 }
 
 /* Reads the whole file into C->e, then indexes it; false (and nothing
@@ -178,7 +179,7 @@ maildir_cache_read(struct maildir_cache *c)
 	size_t cap = 16;
 	while (ok && cap < 2 * c->n)
 		cap *= 2;
-	if (ok && (c->slot = calloc(cap, sizeof *c->slot)) &&
+	if (ok && (c->slot = bigmem_calloc(cap, sizeof *c->slot)) &&
 	    (c->used = calloc(c->n / 8 + 1, 1))) {
 		c->mask = cap - 1;
 		for (size_t i = 0; i < c->n; i++) {

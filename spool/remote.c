@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "bigmem.h"
 #include "ipc.h"
 #include "privsep.h"
 #include "wire.h"
@@ -28,7 +29,7 @@ recv_reply(int fd, unsigned type, unsigned char **buf_r, size_t *len_r)
 	size_t len;
 	if (ipc_recv_head(fd, &rtype, &len, PRIVSEP_REPLY_MAX) != 1 || rtype != type)
 		return false;
-	unsigned char *buf = malloc(len ? len : 1);
+	unsigned char *buf = bigmem_alloc(len);
 	if (!buf || !ipc_recv_body(fd, buf, len)) {
 		free(buf);
 		return false;
@@ -44,29 +45,43 @@ err_code(uint64_t v)
 	return v <= SPOOL_EINVAL ? (enum spool_err)v : SPOOL_ETEMP;
 }
 
-/* Fills SP from a PS_LISTING payload. */
+/*
+ * Fills SP from the PS_LISTING payload BUF, which IN reads and which SP
+ * takes in any case: the listing is kept as received and indexed
+ * (backend.h, struct spool_list), so a message costs 16 octets here
+ * beyond its share of the payload.  Nothing in it is trusted: the count
+ * is bounded by the payload before it sizes anything, every uid must be
+ * a valid one, and the payload must end with the last message.
+ */
 static enum spool_err
-parse_listing(struct spool *sp, struct ipc_in *in)
+parse_listing(struct spool *sp, struct ipc_in *in, unsigned char *buf)
 {
+	struct spool_list *l = calloc(1, sizeof *l);
+	if (!l) {
+		free(buf);
+		return SPOOL_ETEMP;
+	}
+	l->buf = buf;
+	sp->list = l;
 	uint64_t count = ipc_get_u64(in);
 	uint64_t hidden = ipc_get_u64(in);
-	if (in->bad || count > in->len || hidden > SIZE_MAX)
+	/* Each message takes at least 10 octets: a size and a one-octet
+	 * uid with its NUL.  Offsets must fit an entry's 32 bits. */
+	if (in->bad || hidden > SIZE_MAX || in->len > UINT32_MAX ||
+	    count > (in->len - in->pos) / 10 ||
+	    count > SIZE_MAX / sizeof *l->e)
 		return SPOOL_ETEMP;
 	sp->hidden_remote = (size_t)hidden;
-	/* Each entry takes at least 10 octets of the listing, so COUNT is
-	 * bounded by what was received before it is trusted with memory. */
-	if (count > in->len / 10 || !spool_msg_reserve(sp, (size_t)count))
+	if (!(l->e = bigmem_alloc((size_t)count * sizeof *l->e)))
 		return SPOOL_ETEMP;
-	for (uint64_t i = 0; i < count; i++) {
+	for (size_t i = 0; i < count; i++) {
 		uint64_t size = ipc_get_u64(in);
-		const char *uid = ipc_get_str(in, UID_MAX);
-		if (in->bad || !spool_uid_valid((const unsigned char *)uid, strlen(uid)))
+		size_t at = in->pos;
+		(void)ipc_get_str(in, UID_MAX);
+		if (in->bad || !spool_uid_valid(in->p + at, in->pos - at - 1))
 			return SPOOL_ETEMP;
-		struct spool_msg *m = spool_msg_add(sp);
-		if (!m)
-			return SPOOL_ETEMP;
-		m->size = size;
-		memcpy(m->uid, uid, strlen(uid) + 1);
+		l->e[i] = (struct spool_list_entry){ size, (uint32_t)at, false };
+		sp->count = i + 1; /* only checked entries are ever read */
 	}
 	sp->shown = sp->count; /* the monitor has applied the limits */
 	return in->pos == in->len ? SPOOL_OK : SPOOL_ETEMP;
@@ -101,7 +116,8 @@ spool_remote_open(int channel, const char *user, const char *folder,
 		if (sp && (sp->path = strdup(folder ? folder : ""))) {
 			sp->be = &remote_backend;
 			sp->fd = channel;
-			e = parse_listing(sp, &in);
+			e = parse_listing(sp, &in, buf);
+			buf = NULL; /* SP's now */
 		} else {
 			e = SPOOL_ETEMP;
 		}
@@ -183,7 +199,7 @@ read_located(struct spool *sp, size_t idx, int fd, uint64_t off, size_t len)
 		else
 			got += (size_t)n;
 	}
-	if (e == SPOOL_OK && wire_size(sp->buf, len) != sp->msgs[idx].size)
+	if (e == SPOOL_OK && wire_size(sp->buf, len) != spool_size(sp, idx))
 		e = SPOOL_ECHANGED;
 	return e;
 }
@@ -222,7 +238,7 @@ remote_commit(struct spool *sp)
 	struct ipc_out o;
 	ipc_out_init(&o);
 	for (size_t i = 0; i < sp->count; i++) {
-		unsigned char d = sp->msgs[i].deleted;
+		unsigned char d = sp->list->e[i].deleted;
 		ipc_put_bytes(&o, &d, 1);
 	}
 	enum spool_err e = ask(sp->fd, PS_COMMIT, &o);
@@ -248,6 +264,9 @@ remote_envelopes(struct spool *sp)
 	unsigned char *buf = NULL;
 	size_t len = 0;
 	struct ipc_in in;
+	struct spool_list *l = sp->list;
+	if (!l->envelopes && !(l->envelopes = calloc(sp->count + 1, sizeof(char *))))
+		return; /* spool_envelope shows "" */
 	bool got = ipc_send(sp->fd, PS_ENVELOPES, NULL, NULL, 0)
 	        && recv_reply(sp->fd, PS_ENVELOPE_LIST, &buf, &len);
 	ipc_in_init(&in, buf, len);
@@ -255,9 +274,8 @@ remote_envelopes(struct spool *sp)
 		in.bad = true;
 	for (size_t i = 0; i < sp->count; i++) {
 		const char *env = ipc_get_str(&in, len);
-		struct spool_msg *m = &sp->msgs[i];
-		if (!m->envelope)
-			m->envelope = !in.bad ? strdup(env) : spool_envelope_make(NULL, 0);
+		if (!l->envelopes[i])
+			l->envelopes[i] = !in.bad ? strdup(env) : spool_envelope_make(NULL, 0);
 	}
 	free(buf);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "bigmem.h"
 #include "lock.h"
 #include "md5.h"
 #include "remote.h"
@@ -263,16 +264,34 @@ spool_count(const struct spool *sp)
 	return sp->shown;
 }
 
+/* Every accessor below reads either the full messages of a backend or
+ * the compact listing of remote.c (backend.h, struct spool_list). */
+
 uint64_t
 spool_size(const struct spool *sp, size_t idx)
 {
-	return idx < sp->shown ? sp->msgs[idx].size : 0;
+	if (idx >= sp->shown)
+		return 0;
+	return sp->list ? sp->list->e[idx].size : sp->msgs[idx].size;
 }
 
 const char *
 spool_uid(const struct spool *sp, size_t idx)
 {
-	return idx < sp->shown ? sp->msgs[idx].uid : "";
+	if (idx >= sp->shown)
+		return "";
+	if (sp->list)
+		return (const char *)sp->list->buf + sp->list->e[idx].uid;
+	return sp->msgs[idx].uid;
+}
+
+/* Where IDX's envelope is kept, NULL while there is no room for it. */
+static char *const *
+spool_envelope_at(const struct spool *sp, size_t idx)
+{
+	if (!sp->list)
+		return &sp->msgs[idx].envelope;
+	return sp->list->envelopes ? &sp->list->envelopes[idx] : NULL;
 }
 
 const char *
@@ -282,21 +301,30 @@ spool_envelope(const struct spool *sp, size_t idx)
 		return "";
 	/* Fetched on first use: only POP1 shows envelopes.  SP is never
 	 * defined const; the accessor is const for its callers' sake. */
-	if (!sp->msgs[idx].envelope && sp->be && sp->be->envelopes)
+	char *const *env = spool_envelope_at(sp, idx);
+	if ((!env || !*env) && sp->be && sp->be->envelopes) {
 		sp->be->envelopes((struct spool *)(uintptr_t)sp);
-	return sp->msgs[idx].envelope ? sp->msgs[idx].envelope : "";
+		env = spool_envelope_at(sp, idx);
+	}
+	return env && *env ? *env : "";
 }
 
 bool
 spool_is_deleted(const struct spool *sp, size_t idx)
 {
-	return idx < sp->shown && sp->msgs[idx].deleted;
+	if (idx >= sp->shown)
+		return false;
+	return sp->list ? sp->list->e[idx].deleted : sp->msgs[idx].deleted;
 }
 
 void
 spool_set_deleted(struct spool *sp, size_t idx, bool deleted)
 {
-	if (idx < sp->shown)
+	if (idx >= sp->shown)
+		return;
+	if (sp->list)
+		sp->list->e[idx].deleted = deleted;
+	else
 		sp->msgs[idx].deleted = deleted;
 }
 
@@ -304,7 +332,7 @@ void
 spool_undelete_all(struct spool *sp)
 {
 	for (size_t i = 0; i < sp->shown; i++)
-		sp->msgs[i].deleted = false;
+		spool_set_deleted(sp, i, false);
 }
 
 size_t
@@ -312,7 +340,7 @@ spool_live_count(const struct spool *sp)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < sp->shown; i++)
-		n += !sp->msgs[i].deleted;
+		n += !spool_is_deleted(sp, i);
 	return n;
 }
 
@@ -321,8 +349,8 @@ spool_live_size(const struct spool *sp)
 {
 	uint64_t n = 0;
 	for (size_t i = 0; i < sp->shown; i++)
-		if (!sp->msgs[i].deleted)
-			n += sp->msgs[i].size;
+		if (!spool_is_deleted(sp, i))
+			n += spool_size(sp, i);
 	return n;
 }
 
@@ -354,6 +382,19 @@ spool_commit(struct spool *sp)
 	return e;
 }
 
+static void
+spool_list_free(struct spool_list *l, size_t count)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; l->envelopes && i < count; i++)
+		free(l->envelopes[i]);
+	free(l->envelopes);
+	free(l->e);
+	free(l->buf);
+	free(l);
+}
+
 void
 spool_close(struct spool *sp)
 {
@@ -362,13 +403,14 @@ spool_close(struct spool *sp)
 	spool_stream_end(sp);
 	if (sp->be)
 		sp->be->close(sp);
-	for (size_t i = 0; i < sp->count; i++) {
+	for (size_t i = 0; sp->msgs && i < sp->count; i++) {
 		free(sp->msgs[i].envelope);
 		free(sp->msgs[i].name);
 		free(sp->msgs[i].given_uid);
 		free(sp->msgs[i].pin);
 	}
 	free(sp->msgs);
+	spool_list_free(sp->list, sp->count);
 	free(sp->buf);
 	free(sp->path);
 	/* Last: the maildrop is ours until everything above is let go. */
@@ -524,7 +566,8 @@ spool_msg_reserve(struct spool *sp, size_t n)
 		return true;
 	if (n > SIZE_MAX / sizeof *sp->msgs - sp->count)
 		return false;
-	struct spool_msg *m = realloc(sp->msgs, (sp->count + n) * sizeof *m);
+	struct spool_msg *m = bigmem_realloc(sp->msgs, sp->count * sizeof *m,
+	                                     (sp->count + n) * sizeof *m);
 	if (!m)
 		return false;
 	sp->msgs = m;
@@ -664,7 +707,7 @@ spool_uids_unique(struct spool *sp)
 			return false;
 		cap *= 2;
 	}
-	struct spool_uidset t = { calloc(cap, sizeof *t.slot), cap - 1 };
+	struct spool_uidset t = { bigmem_calloc(cap, sizeof *t.slot), cap - 1 };
 	if (!t.slot)
 		return false;
 	for (size_t i = 0; i < sp->count; i++) {

@@ -133,24 +133,55 @@ write_all_v(int fd, struct iovec *iov, int n)
 	return true;
 }
 
+/* The 5-octet head of a message of TYPE with PLEN octets of payload;
+ * false if that is more than a message can hold. */
+static bool
+make_head(unsigned char head[5], unsigned type, size_t plen)
+{
+	if (plen > UINT32_MAX - 1)
+		return false;
+	uint32_t len = (uint32_t)(plen + 1);
+	head[0] = (unsigned char)(len >> 24);
+	head[1] = (unsigned char)(len >> 16);
+	head[2] = (unsigned char)(len >> 8);
+	head[3] = (unsigned char)len;
+	head[4] = (unsigned char)type;
+	return true;
+}
+
 bool
 ipc_send(int fd, unsigned type, const struct ipc_out *payload,
          const void *tail, size_t tail_len)
 {
 	size_t plen = payload ? payload->len : 0;
+	unsigned char head[5];
 	if ((payload && payload->failed) || plen + tail_len < plen
-	    || plen + tail_len > UINT32_MAX - 1)
+	    || !make_head(head, type, plen + tail_len))
 		return false;
-	uint32_t len = (uint32_t)(plen + tail_len + 1);
-	unsigned char head[5] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16),
-	                          (unsigned char)(len >> 8), (unsigned char)len,
-	                          (unsigned char)type };
 	struct iovec iov[3] = {
 		{ head, sizeof(head) },
 		{ payload ? payload->p : NULL, plen },
 		{ (void *)(uintptr_t)tail, tail_len },
 	};
 	return write_all_v(fd, iov, 3);
+}
+
+bool
+ipc_send_head(int fd, unsigned type, size_t len)
+{
+	unsigned char head[5];
+	struct iovec iov = { head, sizeof(head) };
+	return make_head(head, type, len) && write_all_v(fd, &iov, 1);
+}
+
+bool
+ipc_send_part(int fd, struct ipc_out *o)
+{
+	struct iovec iov = { o->p, o->len };
+	if (o->failed || (o->len && !write_all_v(fd, &iov, 1)))
+		return false;
+	o->len = 0; /* the buffer stays, for the next piece */
+	return true;
 }
 
 bool

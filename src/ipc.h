@@ -47,6 +47,15 @@ const char *ipc_get_str(struct ipc_in *in, size_t max);
 bool ipc_send(int fd, unsigned type, const struct ipc_out *payload,
               const void *tail, size_t tail_len);
 
+/* A message sent in pieces, for a payload too large to build whole
+ * first (a 100,000-message listing: megabytes of fresh memory): the
+ * head announces LEN octets of payload, then each ipc_send_part sends
+ * what O holds and empties it for the next piece.  The pieces must add
+ * up to exactly LEN, which the caller counts; after a false return the
+ * channel is out of step and must be given up. */
+bool ipc_send_head(int fd, unsigned type, size_t len);
+bool ipc_send_part(int fd, struct ipc_out *o);
+
 /* Reads one message's type and length; 1 done, 0 end of file before the
  * first octet, -1 on an error, a short header or a length over MAX. */
 int ipc_recv_head(int fd, unsigned *type_r, size_t *len_r, size_t max);

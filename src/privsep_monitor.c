@@ -207,6 +207,11 @@ open_as(struct monitor *m, const struct privsep_id *idp, const char *user,
 	return SPOOL_OK;
 }
 
+/* Octets of the listing sent in one piece: the listing of a large
+ * maildrop is megabytes, which as one buffer would be that much fresh
+ * memory for this process to touch. */
+#define LISTING_PIECE (64 * 1024)
+
 static enum spool_err
 open_as_user(struct monitor *m, const char *user, const char *folder)
 {
@@ -219,23 +224,33 @@ open_as_user(struct monitor *m, const char *user, const char *folder)
 }
 
 /* Sizes and ids only: envelopes are asked for separately (POP1 alone
- * shows them), which keeps a 100,000-message listing a third smaller. */
+ * shows them), which keeps a 100,000-message listing a third smaller.
+ * Sent in pieces: its length is counted first, from the same ids. */
 static bool
 send_listing(struct monitor *m)
 {
-	struct ipc_out o;
 	size_t n = spool_count(m->sp);
+	size_t len = 3 * 8, sent = 0;
+	for (size_t i = 0; i < n; i++)
+		len += 8 + strlen(spool_uid(m->sp, i)) + 1;
+	struct ipc_out o;
 	ipc_out_init(&o);
+	bool ok = ipc_send_head(m->ch, PS_LISTING, len);
 	ipc_put_u64(&o, SPOOL_OK);
 	ipc_put_u64(&o, n);
 	ipc_put_u64(&o, spool_hidden(m->sp));
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; ok && i < n; i++) {
 		ipc_put_u64(&o, spool_size(m->sp, i));
 		ipc_put_str(&o, spool_uid(m->sp, i));
+		if (o.len >= LISTING_PIECE) {
+			sent += o.len;
+			ok = ipc_send_part(m->ch, &o);
+		}
 	}
-	bool ok = ipc_send(m->ch, PS_LISTING, &o, NULL, 0);
+	sent += o.len;
+	ok = ok && ipc_send_part(m->ch, &o) && sent == len;
 	ipc_out_free(&o);
-	return ok;
+	return ok; /* false: out of step, the session ends */
 }
 
 static bool

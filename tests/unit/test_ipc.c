@@ -56,6 +56,37 @@ test_round_trip_with_tail(void **state)
 	assert_memory_equal(buf + in.pos, "TAIL", 4);
 }
 
+/* A message sent in pieces reads as one; the buffer empties after each. */
+static void
+test_sent_in_pieces(void **state)
+{
+	(void)state;
+	struct ipc_out o;
+	unsigned type;
+	size_t len;
+	unsigned char buf[32];
+	ipc_out_init(&o);
+	assert_true(ipc_send_head(sv[0], 66, 14));
+	ipc_put_u64(&o, 7);
+	assert_true(ipc_send_part(sv[0], &o));
+	assert_int_equal(o.len, 0);
+	assert_true(ipc_send_part(sv[0], &o)); /* an empty piece sends nothing */
+	ipc_put_str(&o, "bob12");
+	assert_true(ipc_send_part(sv[0], &o));
+	ipc_out_free(&o);
+	assert_int_equal(ipc_recv_head(sv[1], &type, &len, 64), 1);
+	assert_int_equal(type, 66);
+	assert_int_equal(len, 14);
+	assert_true(ipc_recv_body(sv[1], buf, len));
+	struct ipc_in in;
+	ipc_in_init(&in, buf, len);
+	assert_true(ipc_get_u64(&in) == 7);
+	assert_string_equal(ipc_get_str(&in, 8), "bob12");
+	assert_int_equal(in.pos, len);
+	/* More than a message holds is refused before anything is sent. */
+	assert_false(ipc_send_head(sv[0], 66, UINT32_MAX));
+}
+
 static void
 test_empty_message_and_eof(void **state)
 {
@@ -131,6 +162,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip_with_tail, pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(test_sent_in_pieces, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_empty_message_and_eof, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_oversize_and_short_header_refused, pair_setup, pair_teardown),
 		cmocka_unit_test(test_reader_bounds),

@@ -103,6 +103,25 @@ test_order_sizes_uids(void **state)
 	spool_close(sp);
 }
 
+/* A Maildir has no envelope: POP1's is made, when first asked for, from
+ * the file's mtime, for every message at once. */
+static void
+test_envelope_from_mtime(void **state)
+{
+	struct tfx *f = *state;
+	char p[300];
+	md_path(f, "cur", "1000000002.M2P2.host:2,S", p, sizeof p);
+	struct timespec t[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	assert_int_equal(utimensat(AT_FDCWD, p, t, 0), 0);
+	setenv("TZ", "UTC0", 1);
+	tzset();
+	struct spool *sp = tfx_open(f);
+	assert_string_equal(spool_envelope(sp, 2), "From MAILER-DAEMON Sun Sep  9 01:46:40 2001");
+	assert_memory_equal(spool_envelope(sp, 0), "From MAILER-DAEMON ", 19);
+	assert_string_equal(spool_envelope(sp, 3), "");
+	spool_close(sp);
+}
+
 static void
 test_uid_hashed_when_unusable(void **state)
 {
@@ -477,6 +496,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, md_setup, tfx_teardown)
 		T(test_order_sizes_uids),
+		T(test_envelope_from_mtime),
 		T(test_uid_hashed_when_unusable),
 		T(test_foreign_files_skipped),
 		T(test_commit_unlinks),

@@ -255,6 +255,47 @@ test_listing_read_and_commit(void **state)
 	assert_string_equal(read_file(f->mbox), MSG2);
 }
 
+/* A listing longer than one piece of the monitor's (64 KiB) arrives as
+ * one message that parses to its last octet. */
+static void
+test_long_listing_in_pieces(void **state)
+{
+	struct fx *f = *state;
+	char path[256];
+	static const char *const subs[] = { "", "/cur", "/new", "/tmp" };
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/mail/bob%s", f->dir, subs[i]);
+		assert_int_equal(mkdir(path, 0700), 0);
+	}
+	enum { N = 3000 };
+	for (int i = 0; i < N; i++) {
+		snprintf(path, sizeof(path), "%s/mail/bob/cur/%d.M%dP1.example.org:2,S",
+		         f->dir, 1700000000 + i, i);
+		write_file(path, "Subject: x\n\nbody\n");
+	}
+	size_t cap = 256 * 1024, len;
+	unsigned char *buf = malloc(cap);
+	assert_non_null(buf);
+	start(f, 0);
+	assert_int_equal(login(f, "bob", "builder"), AUTH_OK);
+	assert_int_equal(open_box(f, "bob", buf, cap, &len), SPOOL_OK);
+	assert_true(len > 64 * 1024);
+	struct ipc_in in;
+	ipc_in_init(&in, buf + 8, len - 8);
+	assert_true(ipc_get_u64(&in) == N);
+	assert_true(ipc_get_u64(&in) == 0);
+	for (int i = 0; i < N; i++) {
+		char uid[64];
+		snprintf(uid, sizeof(uid), "%d.M%dP1.example.org", 1700000000 + i, i);
+		assert_true(ipc_get_u64(&in) == strlen("Subject: x\r\n\r\nbody\r\n"));
+		assert_string_equal(ipc_get_str(&in, 70), uid);
+	}
+	assert_false(in.bad);
+	assert_int_equal(in.pos, in.len);
+	free(buf);
+	assert_int_equal(finish(f), 0);
+}
+
 static void
 test_no_check_after_five_failures(void **state)
 {
@@ -457,6 +498,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_open_needs_this_monitors_login, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listing_read_and_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_listing_in_pieces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_check_after_five_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rpop_decided_from_the_accepted_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vanished_protocol_process_deletes_nothing, setup, teardown),
