@@ -121,18 +121,17 @@ struct spool_backend {
 	const char *name;
 	/* Fills sp->msgs from sp->path; the session lock is already held. */
 	enum spool_err (*open)(struct spool *sp);
-	enum spool_err (*read)(struct spool *sp, size_t idx,
-	                       const unsigned char **data_r, size_t *len_r);
-	/* Optional: where read's bytes of IDX lie, as one range of a file:
-	 * a fresh descriptor for the caller to close, an offset and a
-	 * length.  The caller reads them itself and checks them against
-	 * the listed size, as read would (spool_locate). */
+	/* Where the stored bytes of IDX lie (no mbox "From " line, no
+	 * separator blank line), as one range of a file: a fresh descriptor
+	 * for the caller to close, an offset and a length.  Required of a
+	 * backend without source.  spool_read, spool_stream and the
+	 * monitor (spool_locate) read the range themselves and check it
+	 * against the listed size. */
 	enum spool_err (*locate)(struct spool *sp, size_t idx, int *fd_r,
 	                         uint64_t *off_r, uint64_t *len_r);
-	/* Optional: where spool_stream reads IDX from.  Like locate, or
-	 * *FD_R -1 and the LEN_R octets already in sp->buf (remote.c, when
-	 * the monitor sent the bytes themselves).  Without it spool_stream
-	 * uses locate, or read when locate cannot say. */
+	/* Optional, in place of locate: like it, or *FD_R -1 and the LEN_R
+	 * octets already in sp->buf (remote.c, when the monitor sent the
+	 * bytes themselves). */
 	enum spool_err (*source)(struct spool *sp, size_t idx, int *fd_r,
 	                         uint64_t *off_r, uint64_t *len_r);
 	/* Optional: fills in every shown message's envelope at once, for a
@@ -161,6 +160,14 @@ struct spool_msg *spool_msg_add(struct spool *sp);
  * growing by doubling copies the array each time. */
 bool spool_msg_reserve(struct spool *sp, size_t n);
 bool spool_buf_reserve(struct spool *sp, size_t len);
+/* Where IDX's bytes come from: the backend's source, else its locate
+ * (*FD_R is -1 when the bytes are already in sp->buf). */
+enum spool_err spool_source(struct spool *sp, size_t idx, int *fd_r,
+                            uint64_t *off_r, uint64_t *len_r);
+/* Reads exactly LEN octets at OFF of FD into BUF; SPOOL_ECHANGED if the
+ * file ends first. */
+enum spool_err spool_pread_full(int fd, unsigned char *buf, size_t len,
+                                uint64_t off);
 /* Makes the ids unique, in maildrop order: pins first, then for each
  * other message its given_uid (if reuse is on and it is still free), else
  * its computed uid, else that uid plus the first free "-K" (K >= 2).  Call

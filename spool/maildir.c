@@ -342,29 +342,6 @@ maildir_open_msg(struct spool *sp, struct spool_msg *m, int *err_r)
 }
 
 static enum spool_err
-maildir_read(struct spool *sp, size_t idx, const unsigned char **data_r,
-             size_t *len_r)
-{
-	struct spool_msg *m = &sp->msgs[idx];
-	int err;
-	int fd = maildir_open_msg(sp, m, &err);
-	if (fd < 0)
-		return err == ENOENT ? SPOOL_ECHANGED : spool_from_errno(err);
-	size_t len;
-	enum spool_err e = maildir_slurp(sp, fd, &len);
-	close(fd);
-	if (e != SPOOL_OK)
-		return e;
-	/* Maildir files are never edited in place; if one was, the size we
-	 * announced would be a lie. */
-	if (wire_size(sp->buf, len) != m->size)
-		return SPOOL_ECHANGED;
-	*data_r = sp->buf;
-	*len_r = len;
-	return SPOOL_OK;
-}
-
-static enum spool_err
 maildir_locate(struct spool *sp, size_t idx, int *fd_r, uint64_t *off_r,
                uint64_t *len_r)
 {
@@ -520,7 +497,6 @@ maildir_deliver(const char *path, const char *envelope, const char *sender,
 const struct spool_backend maildir_backend = {
 	.name = "maildir",
 	.open = maildir_open,
-	.read = maildir_read,
 	.locate = maildir_locate,
 	.commit = maildir_commit,
 	.close = maildir_close,

@@ -22,7 +22,7 @@
  * MAILDIR_CACHE_RACY seconds before the session began is not cached at
  * all (the rule git uses for its index); it is read again next time.  A
  * wrong size could still come only from a forged cache, which only the
- * Maildir's owner (or root) can plant; and maildir_read checks every size
+ * Maildir's owner (or root) can plant; and spool_read checks every size
  * against the bytes it sends, so even then RETR does not send a message
  * whose size was announced wrongly.
  *

@@ -97,35 +97,6 @@ mbox_unchanged(const struct spool *sp)
 }
 
 static enum spool_err
-mbox_read(struct spool *sp, size_t idx, const unsigned char **data_r,
-          size_t *len_r)
-{
-	const struct spool_msg *m = &sp->msgs[idx];
-
-	if (!mbox_unchanged(sp))
-		return SPOOL_ECHANGED;
-	if (m->len >= SIZE_MAX || !spool_buf_reserve(sp, (size_t)m->len))
-		return SPOOL_ETEMP;
-	size_t got = 0, len = (size_t)m->len;
-	while (got < len) {
-		ssize_t n = pread(sp->fd, sp->buf + got, len - got,
-		                  (off_t)(m->off + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n == 0 ? SPOOL_ECHANGED : SPOOL_ETEMP;
-		got += (size_t)n;
-	}
-	/* Cheap guard against an in-place edit by a program that ignores
-	 * locks: the size announced at open must still be true. */
-	if (wire_size(sp->buf, len) != m->size)
-		return SPOOL_ECHANGED;
-	*data_r = sp->buf;
-	*len_r = len;
-	return SPOOL_OK;
-}
-
-static enum spool_err
 mbox_locate(struct spool *sp, size_t idx, int *fd_r, uint64_t *off_r,
             uint64_t *len_r)
 {
@@ -310,7 +281,6 @@ mbox_close(struct spool *sp)
 const struct spool_backend mbox_backend = {
 	.name = "mbox",
 	.open = mbox_open,
-	.read = mbox_read,
 	.locate = mbox_locate,
 	.commit = mbox_commit,
 	.close = mbox_close,

@@ -183,47 +183,6 @@ remote_source(struct spool *sp, size_t idx, int *fd_r, uint64_t *off_r,
 	return e;
 }
 
-/* Reads [OFF, OFF+LEN) of FD into sp->buf and checks it against the
- * listed size, as the backends' own read does: this process, not the
- * monitor, saw the bytes. */
-static enum spool_err
-read_located(struct spool *sp, size_t idx, int fd, uint64_t off, size_t len)
-{
-	enum spool_err e = spool_buf_reserve(sp, len) ? SPOOL_OK : SPOOL_ETEMP;
-	for (size_t got = 0; e == SPOOL_OK && got < len;) {
-		ssize_t n = pread(fd, sp->buf + got, len - got, (off_t)(off + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			e = n == 0 ? SPOOL_ECHANGED : SPOOL_ETEMP;
-		else
-			got += (size_t)n;
-	}
-	if (e == SPOOL_OK && wire_size(sp->buf, len) != spool_size(sp, idx))
-		e = SPOOL_ECHANGED;
-	return e;
-}
-
-static enum spool_err
-remote_read(struct spool *sp, size_t idx, const unsigned char **data_r,
-            size_t *len_r)
-{
-	int fd;
-	uint64_t off, len;
-	enum spool_err e = remote_source(sp, idx, &fd, &off, &len);
-	if (e != SPOOL_OK)
-		return e;
-	/* Bytes sent whole were checked against the listed size by the
-	 * monitor's backend (mbox_read, maildir_read). */
-	if (fd >= 0) {
-		e = read_located(sp, idx, fd, off, (size_t)len);
-		close(fd);
-	}
-	*data_r = sp->buf;
-	*len_r = (size_t)len;
-	return e;
-}
-
 /* Sends TYPE with OUT and reads the PS_RESULT. */
 static enum spool_err
 ask(int fd, unsigned type, struct ipc_out *out)
@@ -282,7 +241,6 @@ remote_envelopes(struct spool *sp)
 
 static const struct spool_backend remote_backend = {
 	.name = "remote",
-	.read = remote_read,
 	.source = remote_source,
 	.commit = remote_commit,
 	.close = remote_close,

@@ -19,6 +19,7 @@
 #include "lock.h"
 #include "md5.h"
 #include "remote.h"
+#include "wire.h"
 
 /* The process-wide mode of remote.h: -1 (the default) opens maildrops
  * here; set once in a privilege-separated protocol process. */
@@ -355,12 +356,54 @@ spool_live_size(const struct spool *sp)
 }
 
 enum spool_err
+spool_pread_full(int fd, unsigned char *buf, size_t len, uint64_t off)
+{
+	for (size_t got = 0; got < len;) {
+		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) /* shorter than at open: truncated behind our back */
+			return n == 0 ? SPOOL_ECHANGED : SPOOL_ETEMP;
+		got += (size_t)n;
+	}
+	return SPOOL_OK;
+}
+
+enum spool_err
+spool_source(struct spool *sp, size_t idx, int *fd_r, uint64_t *off_r,
+             uint64_t *len_r)
+{
+	*fd_r = -1;
+	if (idx >= sp->shown || !sp->be)
+		return SPOOL_EINVAL;
+	if (sp->be->source)
+		return sp->be->source(sp, idx, fd_r, off_r, len_r);
+	return sp->be->locate(sp, idx, fd_r, off_r, len_r);
+}
+
+/* Every backend's messages are read here, from the range its locate (or
+ * source) names, and checked the same way: the size announced at open
+ * must still be true, the cheap guard against an edit by a program that
+ * ignores locks (a Maildir file edited in place, an mbox rewritten). */
+enum spool_err
 spool_read(struct spool *sp, size_t idx, const unsigned char **data_r,
            size_t *len_r)
 {
-	if (idx >= sp->shown || !sp->be)
-		return SPOOL_EINVAL;
-	return sp->be->read(sp, idx, data_r, len_r);
+	int fd;
+	uint64_t off, len;
+	enum spool_err e = spool_source(sp, idx, &fd, &off, &len);
+	if (e != SPOOL_OK)
+		return e;
+	if (fd >= 0) {
+		e = len < SIZE_MAX && spool_buf_reserve(sp, (size_t)len)
+		  ? spool_pread_full(fd, sp->buf, (size_t)len, off) : SPOOL_ETEMP;
+		close(fd);
+	}
+	if (e == SPOOL_OK && wire_size(sp->buf, (size_t)len) != spool_size(sp, idx))
+		e = SPOOL_ECHANGED;
+	*data_r = sp->buf;
+	*len_r = (size_t)len;
+	return e;
 }
 
 enum spool_err

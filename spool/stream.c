@@ -35,22 +35,7 @@ spool_stream_begin(struct spool *sp, size_t idx)
 	enum spool_err e;
 
 	spool_stream_end(sp);
-	if (idx >= sp->shown || !sp->be)
-		return SPOOL_EINVAL;
-	if (sp->be->source) {
-		e = sp->be->source(sp, idx, &fd, &off, &len);
-	} else {
-		e = sp->be->locate ? sp->be->locate(sp, idx, &fd, &off, &len)
-		                   : SPOOL_EINVAL;
-		if (e == SPOOL_EINVAL) {
-			const unsigned char *data;
-			size_t n;
-			fd = -1;
-			off = 0;
-			e = sp->be->read(sp, idx, &data, &n);
-			len = n;
-		}
-	}
+	e = spool_source(sp, idx, &fd, &off, &len);
 	if (e != SPOOL_OK)
 		return e;
 	if (off > UINT64_MAX - len) {
@@ -74,16 +59,7 @@ read_at(struct spool *sp, uint64_t off, size_t len)
 {
 	if (!spool_buf_reserve(sp, len))
 		return SPOOL_ETEMP;
-	for (size_t got = 0; got < len;) {
-		ssize_t n = pread(sp->stream.fd, sp->buf + got, len - got,
-		                  (off_t)(off + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) /* shorter than at open: truncated behind our back */
-			return n == 0 ? SPOOL_ECHANGED : SPOOL_ETEMP;
-		got += (size_t)n;
-	}
-	return SPOOL_OK;
+	return spool_pread_full(sp->stream.fd, sp->buf, len, off);
 }
 
 /* Octets up to and including the last LF of [0, LEN), or 0. */
