@@ -349,6 +349,11 @@ server_inetd(const struct config *cfg, enum proto_kind proto)
 		c.addr.ss_family = AF_UNSPEC;
 	set_handler(SIGTERM, on_child_term);
 	set_handler(SIGINT, on_child_term);
+	/* An inetd or supervisor may leave SIGCHLD ignored, and exec keeps
+	 * that: children would then be reaped by the kernel and every
+	 * waitpid() of the monitor (its protocol process, each credential
+	 * check) would fail with ECHILD, refusing every login. */
+	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	session_run(cfg, proto, &c);
 	return 0;

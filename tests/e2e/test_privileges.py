@@ -8,6 +8,7 @@ that reason rather than pass without checking anything.
 import glob
 import os
 import poplib
+import signal
 import pwd
 import re
 import shutil
@@ -16,7 +17,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Server, children, chown_tree, mbox_from
+from harness import BINARY, Server, children, chown_tree, mbox_from
 
 # libfaketime (Debian package faketime, tests/deps.sh) runs the daemon's
 # clock a hundred times fast, poll() timeouts included, so the ten-minute
@@ -469,6 +470,71 @@ class Takeover(unittest.TestCase):
             self.assertEqual(ids(proto)[0], (n.pw_uid,) * 3)
             self.assertEqual(ids(mon)[0], (self.uid,) * 3)
             self.assertTrue(c.cmd("QUIT").startswith("+"))
+
+
+class InetdParent(unittest.TestCase):
+    """Under --inetd the session inherits its parent's signal dispositions.
+    An inetd (or a shell, or a supervisor) that set SIGCHLD to SIG_IGN
+    makes the kernel reap children at once, so every waitpid() of the
+    monitor (its protocol process, its credential checks and account
+    look-ups) would fail with ECHILD: the session must not depend on
+    what its parent left."""
+
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0:
+            raise AssertionError("test_privileges needs root (as CI runs it)")
+        cls.uid, cls.gid = account("po-mail")
+
+    def run_inetd(self, proto, script, sigchld):
+        s = Server(mbox={"alice": mbox_from([MSG])},
+                   extra_config="mail_user po-mail\n")
+        try:
+            os.chmod(s.dir, 0o755)
+            chown_tree(s.mail, self.uid, self.gid)
+
+            def parent_dispositions():
+                signal.signal(signal.SIGCHLD, sigchld)
+            p = subprocess.run([BINARY, "serve", "-c", s.config, "--inetd", proto],
+                               input=script, capture_output=True, timeout=30,
+                               preexec_fn=parent_dispositions)
+            with open(s.mailbox_path("alice"), "rb") as f:
+                left = f.read()
+            return p, left
+        finally:
+            s.cleanup()
+
+    def check_pop3(self, sigchld):
+        p, left = self.run_inetd("pop3", b"USER alice\r\nPASS wonderland\r\n"
+                                          b"RETR 1\r\nDELE 1\r\nQUIT\r\n", sigchld)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.split(b"\r\n")
+        self.assertTrue(lines[1].startswith(b"+OK"), p.stdout)
+        self.assertTrue(lines[2].startswith(b"+OK 1 messages"), p.stdout)
+        self.assertIn(b"\r\nbody\r\n.\r\n+OK", p.stdout)
+        self.assertRegex(p.stdout, rb"\+OK [^\r]*signing off[^\r]*\r\n$")
+        self.assertEqual(left, b"")
+        self.assertRegex(p.stderr, rb"end: user=alice retrieved=1 .*how=quit")
+        self.assertNotRegex(p.stderr, rb"(?i)error|warn|ECHILD|No child")
+
+    def check_pop2(self, sigchld):
+        p, left = self.run_inetd("pop2", b"HELO alice wonderland\r\nREAD\r\nRETR\r\n"
+                                          b"ACKD\r\nQUIT\r\n", sigchld)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, rb"\r\n#1[^\r]*\r\n=\d+[^\r]*\r\n")
+        self.assertIn(b"\r\nbody\r\n", p.stdout)
+        self.assertEqual(left, b"")
+        self.assertRegex(p.stderr, rb"end: user=alice retrieved=1 .*deleted=1 .*how=quit")
+        self.assertNotRegex(p.stderr, rb"(?i)error|warn|ECHILD|No child")
+
+    def test_pop3_with_sigchld_ignored(self):
+        self.check_pop3(signal.SIG_IGN)
+
+    def test_pop2_with_sigchld_ignored(self):
+        self.check_pop2(signal.SIG_IGN)
+
+    def test_pop3_with_sigchld_default(self):
+        self.check_pop3(signal.SIG_DFL)
 
 
 if __name__ == "__main__":
