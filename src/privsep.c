@@ -90,10 +90,12 @@ static int client_fd = -1;
 /*
  * SIGTERM or SIGINT in the monitor: the session is to end, and it is the
  * protocol process that holds it.  As root, or as the same account, the
- * monitor tells it with the same signal; a monitor that became the
- * mail's owner (POP2, POP1) may not signal `user`'s process, so it shuts
- * the connection instead, which the protocol process reads as the
- * client's end.  kill and shutdown are async-signal-safe.
+ * monitor tells it with the same signal.  A monitor that became the
+ * mail's owner (POP2, POP1) may not signal `user`'s process; for it the
+ * flag is enough: its loop, where this handler runs, then closes its end
+ * of the channel, which the protocol process reads as a stop
+ * (privsep_monitor.c).  Shutting the connection instead would be read as
+ * the client's end, and logged as "disconnected".
  */
 static void
 on_monitor_stop(int sig)
@@ -101,8 +103,8 @@ on_monitor_stop(int sig)
 	int saved = errno;
 	netio_stop_requested = 1;
 	pid_t pid = protocol_pid;
-	if (pid > 0 && kill(pid, sig) != 0 && client_fd >= 0)
-		shutdown(client_fd, SHUT_RDWR);
+	if (pid > 0)
+		(void)kill(pid, sig);
 	errno = saved;
 }
 

@@ -34,8 +34,9 @@
  * and the session log line.  The socket pair between them is their only
  * link: when the protocol process ends the monitor sees end of file,
  * closes the maildrop without deleting anything and ends; when the
- * monitor is told to stop (SIGTERM) it tells the protocol process, and
- * when it ends for any other reason it kills it first.  After a takeover
+ * monitor is told to stop (SIGTERM) it tells the protocol process, by
+ * the signal when it may send one and by closing its end of the channel
+ * in any case, and when it ends for any other reason it kills it first.  After a takeover
  * the monitor owns everything, the log line included.
  */
 #ifndef PRIVSEP_H

@@ -8,20 +8,27 @@
 #include "privsep.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <sys/select.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "auth.h"
 #include "ipc.h"
 #include "log.h"
+#include "netio.h"
 #include "params.h"
 #include "spool.h"
 #include "utf8.h"
+
+/* How long a protocol process told of a stop may take to end the
+ * session: less than the daemon waits for its sessions at shutdown. */
+#define STOP_GRACE_SECONDS 2
 
 struct monitor {
 	const struct config *cfg;
@@ -408,6 +415,41 @@ handle(struct monitor *m, unsigned type, struct ipc_in *in)
 	}
 }
 
+/*
+ * Waits for the next request with SIGTERM and SIGINT let through (OPEN:
+ * the mask outside the loop), so a stop is taken between requests and
+ * never cuts a reply short.  A stop closes the monitor's sending end of
+ * the channel: the protocol process, which watches it while it waits for
+ * the client (netio.h), ends the session as stopped, in its own words,
+ * even when it runs as an account this monitor may not signal (POP2 and
+ * POP1 after their login).  False once it has had STOP_GRACE_SECONDS to
+ * do so and has not (blocked writing to a client that does not read):
+ * the caller then ends it by force.
+ */
+static bool
+wait_request(int channel, const sigset_t *open, bool *told)
+{
+	struct timespec grace = { STOP_GRACE_SECONDS, 0 };
+	if (channel >= FD_SETSIZE)
+		return true; /* see privsep_monitor */
+	for (;;) {
+		if (netio_stop_requested && !*told) {
+			shutdown(channel, SHUT_WR);
+			*told = true;
+		}
+		fd_set rd;
+		FD_ZERO(&rd);
+		FD_SET(channel, &rd);
+		int n = pselect(channel + 1, &rd, NULL, NULL, *told ? &grace : NULL, open);
+		if (n > 0)
+			return true;
+		if (n == 0)
+			return false;
+		if (errno != EINTR)
+			return true; /* the read will say what is wrong */
+	}
+}
+
 enum privsep_monitor_end
 privsep_monitor(const struct config *cfg, const struct privsep_ids *ids,
                 int channel, const struct sockaddr_storage *peer,
@@ -416,10 +458,23 @@ privsep_monitor(const struct config *cfg, const struct privsep_ids *ids,
 	struct monitor m = { .cfg = cfg, .ids = ids, .ch = channel, .peer = peer,
 	                     .t = t };
 	enum privsep_monitor_end end = PRIVSEP_MONITOR_BROKEN;
+	sigset_t stops, open;
+	bool told = false;
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGINT);
+	/* A descriptor select() cannot watch (never one of a new process's
+	 * first few) is read with stops let through at any time: a stop
+	 * then reaches the protocol process only as a signal. */
+	sigprocmask(channel < FD_SETSIZE ? SIG_BLOCK : SIG_UNBLOCK, &stops, &open);
 	m.where = config_where(cfg);
 	for (;;) {
 		unsigned type;
 		size_t len;
+		if (!wait_request(channel, &open, &told)) {
+			log_warn("protocol process did not end at the stop; closing the connection");
+			break;
+		}
 		int r = ipc_recv_head(channel, &type, &len, PRIVSEP_REQUEST_MAX);
 		if (r == 0) {
 			end = PRIVSEP_MONITOR_EOF;
@@ -432,15 +487,27 @@ privsep_monitor(const struct config *cfg, const struct privsep_ids *ids,
 			free(buf);
 			break;
 		}
+		if (told) {
+			/* No reply can go any more: a request that crossed the
+			 * stop (a POP2 session's closing PS_CLOSE) is dropped,
+			 * and the session is not cut short for it. */
+			free(buf);
+			continue;
+		}
 		struct ipc_in in;
 		ipc_in_init(&in, buf, len);
 		bool ok = handle(&m, type, &in);
 		free(buf);
-		if (m.taken)
-			return PRIVSEP_MONITOR_TAKEOVER;
+		if (m.taken) {
+			end = PRIVSEP_MONITOR_TAKEOVER;
+			break;
+		}
 		if (!ok)
 			break;
 	}
+	sigprocmask(SIG_SETMASK, &open, NULL);
+	if (end == PRIVSEP_MONITOR_TAKEOVER)
+		return end;
 	/* The protocol process is gone (or misbehaved): nothing it marked is
 	 * deleted without its explicit commit. */
 	spool_close(m.sp);

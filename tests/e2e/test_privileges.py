@@ -352,6 +352,42 @@ class Takeover(unittest.TestCase):
         finally:
             s.cleanup()
 
+    def check_port_109_stopped(self, commands):
+        """A port-109 session after its login stays split, its monitor the
+        mail's owner and so unable to signal `user`'s protocol process:
+        the daemon's SIGTERM must still end it as a stop, said to the
+        client and logged as such, and delete nothing."""
+        s = self.server()
+        s.start()
+        try:
+            with open(s.mailbox_path("alice"), "rb") as f:
+                before = f.read()
+            c = s.connect(s.pop2_port)
+            c.line()
+            for cmd, want in commands:
+                r = c.cmd(cmd)
+                self.assertTrue(r.startswith(want), (cmd, r))
+            proto, mon = session_pids(s)
+            self.assertEqual(ids(mon)[0], (self.uid,) * 3)
+            s.stop()
+            self.assertRegex(c.line(), r"^- ?(ERR )?Server shutting down")
+            self.assertTrue(c.closed())
+            self.assertTrue(wait_for(lambda: not alive(proto) and not alive(mon)))
+            log = s.read_log()
+            self.assertRegex(log, rb"end: user=alice .*how=stopped")
+            self.assertNotRegex(log, rb"how=disconnected")
+            with open(s.mailbox_path("alice"), "rb") as f:
+                self.assertEqual(f.read(), before)
+        finally:
+            s.cleanup()
+
+    def test_sigterm_ends_a_pop2_session_as_stopped(self):
+        self.check_port_109_stopped([("HELO alice wonderland", "#1"), ("READ", "=")])
+
+    def test_sigterm_ends_a_pop1_session_as_stopped(self):
+        self.check_port_109_stopped([("USER alice", "+OK"), ("PASS wonderland", "+OK"),
+                                     ("RDEL alice", "#")])
+
     def test_idle_timeout_closes_a_taken_over_session(self):
         if not os.path.exists(FAKETIME):
             raise AssertionError("needs libfaketime (tests/deps.sh installs faketime)")

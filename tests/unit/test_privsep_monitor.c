@@ -3,7 +3,9 @@
  * process: every request that a well-behaved one would never send must be
  * refused, and a protocol process that vanishes deletes nothing.
  */
+#include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +25,7 @@
 #include "config.h"
 #include "ipc.h"
 #include "log.h"
+#include "netio.h"
 #include "params.h"
 #include "privsep.h"
 #include "spool.h"
@@ -60,6 +63,13 @@ read_file(const char *path)
 	return buf;
 }
 
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	netio_stop_requested = 1;
+}
+
 /* Starts a monitor; PEER_PORT 0 means no trusted peer address. */
 static void
 start(struct fx *f, unsigned peer_port)
@@ -75,6 +85,11 @@ start(struct fx *f, unsigned peer_port)
 	assert_true(f->pid >= 0);
 	if (f->pid == 0) {
 		close(sv[0]);
+		/* What src/privsep.c's handler does for a monitor that may
+		 * not signal its protocol process. */
+		struct sigaction sa = { .sa_handler = on_stop };
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGTERM, &sa, NULL);
 		static struct privsep_takeover t;
 		enum privsep_monitor_end end =
 			privsep_monitor(&f->cfg, &f->cfg.ids, sv[1],
@@ -354,6 +369,57 @@ test_vanished_protocol_process_deletes_nothing(void **state)
 	spool_close(sp);
 }
 
+/* A monitor with alice's maildrop open is stopped: it must close its
+ * end of the channel within 5 s. */
+static void
+stop_with_the_maildrop_open(struct fx *f)
+{
+	unsigned char buf[4096];
+	struct pollfd p = { .fd = f->ch, .events = POLLIN };
+	char c;
+	start(f, 0);
+	assert_int_equal(login(f, "alice", "wonderland"), AUTH_OK);
+	assert_int_equal(open_box(f, "alice", buf, sizeof(buf), NULL), SPOOL_OK);
+	assert_int_equal(kill(f->pid, SIGTERM), 0);
+	assert_int_equal(poll(&p, 1, 5000), 1);
+	assert_int_equal(read(f->ch, &c, 1), 0);
+}
+
+/* A stop is passed on by closing the monitor's end of the channel,
+ * which a protocol process it may not signal reads as the stop; the
+ * maildrop is then let go of unchanged when that process ends. */
+static void
+test_stop_closes_the_channel(void **state)
+{
+	struct fx *f = *state;
+	stop_with_the_maildrop_open(f);
+	/* A request that crossed the stop (the session's closing PS_CLOSE)
+	 * gets no reply and does not make the monitor end the session by
+	 * force. */
+	struct ipc_out o;
+	ipc_out_init(&o);
+	send_req(f, PS_CLOSE, &o);
+	int status = finish(f);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_string_equal(read_file(f->mbox), MSG1 MSG2);
+}
+
+/* One that does not end after the stop (stuck writing to a client) is
+ * given up on, for the caller to end by force. */
+static void
+test_stop_ignored_is_given_up_on(void **state)
+{
+	struct fx *f = *state;
+	stop_with_the_maildrop_open(f);
+	int status;
+	assert_int_equal(waitpid(f->pid, &status, 0), f->pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	close(f->ch);
+	assert_string_equal(read_file(f->mbox), MSG1 MSG2);
+}
+
 static void
 test_unknown_or_malformed_request_ends_it(void **state)
 {
@@ -502,6 +568,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_no_check_after_five_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rpop_decided_from_the_accepted_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vanished_protocol_process_deletes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_closes_the_channel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_ignored_is_given_up_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_or_malformed_request_ends_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_takeover_ends_the_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_takeover_of_the_verified_user, setup, teardown),
