@@ -159,11 +159,10 @@ run_monitor(const struct config *cfg, int channel, pid_t child, int rfd,
 }
 
 enum privsep_role
-privsep_begin(const struct config *cfg, int rfd, int wfd,
+privsep_begin(const struct config *cfg, int rfd,
               const struct sockaddr_storage *peer, struct privsep_takeover *t)
 {
 	int sv[2];
-	(void)wfd; /* the same connection: rfd names it for shutdown */
 	if (!cfg->ids.active)
 		return PRIVSEP_SERVE;
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {

@@ -128,7 +128,9 @@ enum privsep_role {
 };
 
 /*
- * Splits the connection (RFD, WFD) when CFG->ids.active.  Returns
+ * Splits the connection when CFG->ids.active; RFD names it (under inetd
+ * stdout is the same socket) for the monitor to shut if its protocol
+ * process must be ended and cannot be signalled.  Returns
  * PRIVSEP_SERVE in the protocol process, confined and unprivileged, with
  * auth and spool in remote mode.  The monitor returns only after a POP3
  * takeover (PRIVSEP_RESUME, *T filled, the protocol process gone);
@@ -137,7 +139,7 @@ enum privsep_role {
  * name the client: RPOP is then refused).  Without privilege separation
  * it returns PRIVSEP_SERVE at once.
  */
-enum privsep_role privsep_begin(const struct config *cfg, int rfd, int wfd,
+enum privsep_role privsep_begin(const struct config *cfg, int rfd,
                                 const struct sockaddr_storage *peer,
                                 struct privsep_takeover *t);
 

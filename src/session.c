@@ -99,7 +99,7 @@ session_run(const struct config *cfg, enum proto_kind proto,
 	 * between (the monitor cannot check a PROXY header's word). */
 	const struct sockaddr_storage *trusted =
 		c->proxy || c->addr.ss_family == AF_UNSPEC ? NULL : &c->addr;
-	enum privsep_role role = privsep_begin(cfg, c->rfd, c->wfd, trusted, &taken);
+	enum privsep_role role = privsep_begin(cfg, c->rfd, trusted, &taken);
 	/* A split protocol process ends with its monitor, even one killed
 	 * without a chance to end it (netio.h). */
 	io.watch_fd = privsep_channel();
