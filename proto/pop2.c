@@ -195,6 +195,7 @@ pop2_cmd_retr(void *sess, int argc, char **argv)
 	const unsigned char *data;
 	size_t len;
 	bool more = true, first = true;
+	size_t pieces = 0; /* after the first */
 	struct wire_out w;
 	(void)argc;
 	(void)argv;
@@ -205,10 +206,10 @@ pop2_cmd_retr(void *sess, int argc, char **argv)
 		p->s.env->stats.end = "RETR without a message";
 		return PORT109_CLOSE;
 	}
-	/* In pieces (spool_stream): the spool checks the octets against the
-	 * length READ announced, before the first piece if it is the only
-	 * one, else with the last, and then the close is the only honest
-	 * answer left. */
+	/* In pieces (spool_stream): the octets must be the length READ
+	 * announced, checked before the first piece if it is the only one,
+	 * else once the last is converted, and then the close is the only
+	 * honest answer left. */
 	enum spool_err e = spool_stream_begin(sp, (size_t)(p->current - 1));
 	trace_body_begin(p->s.io->trace, "message %llu", (unsigned long long)p->current);
 	while (e == SPOOL_OK && more
@@ -217,9 +218,12 @@ pop2_cmd_retr(void *sess, int argc, char **argv)
 			wire_out_init(&w, data, len, 0, UINT64_MAX);
 		else
 			wire_out_next_piece(&w, data, len);
+		pieces += !first;
 		first = false;
 		netio_write_wire(p->s.io, &w);
 	}
+	if (e == SPOOL_OK && pieces > 0 && !p->s.io->failed)
+		e = spool_stream_check(sp, wire_out_octets(&w));
 	trace_body_end(p->s.io->trace);
 	if (e != SPOOL_OK) {
 		log_warn("message %llu: %s%s", (unsigned long long)p->current,

@@ -197,11 +197,24 @@ send_whole(struct pop3 *p, size_t idx, uint64_t max_body_lines, const char *ok)
 	return POP3_VIEW_SENT;
 }
 
+/* The reply cannot be finished honestly: the message changed on disk
+ * while it was sent (another program ignored the lock). */
+static enum pop3_view_result
+abandon(struct pop3 *p, size_t idx, enum spool_err e)
+{
+	trace_body_end(p->io->trace);
+	log_warn("message %zu changed while it was sent (%s): "
+	         "closing without the end of the reply",
+	         idx + 1, spool_strerror(e));
+	return POP3_VIEW_ABANDONED;
+}
+
 /*
  * In pieces (spool_stream): the +OK goes out once the first piece is
  * read, so an unreadable message still gets a plain -ERR, and a message
- * of one piece is checked whole first.  TOP stops reading once its lines
- * are out.
+ * of one piece is checked whole first.  A longer one is checked once its
+ * last piece is converted, before the terminating line.  TOP stops
+ * reading once its lines are out.
  */
 enum pop3_view_result
 pop3_view_message(struct pop3 *p, size_t idx, uint64_t max_body_lines,
@@ -223,17 +236,20 @@ pop3_view_message(struct pop3 *p, size_t idx, uint64_t max_body_lines,
 	trace_body_begin(p->io->trace, "message %zu", idx + 1);
 	wire_out_init(&w, data, len, wire_flags(p), max_body_lines);
 	netio_write_wire(p->io, &w);
+	bool pieces = more;
 	while (more && !wire_out_limit_reached(&w)) {
 		e = spool_stream_next(p->spool, &data, &len, &more);
-		if (e != SPOOL_OK) {
-			trace_body_end(p->io->trace);
-			log_warn("message %zu changed while it was sent (%s): "
-			         "closing without the end of the reply",
-			         idx + 1, spool_strerror(e));
-			return POP3_VIEW_ABANDONED;
-		}
+		if (e != SPOOL_OK)
+			return abandon(p, idx, e);
 		wire_out_next_piece(&w, data, len);
 		netio_write_wire(p->io, &w);
+	}
+	/* Everything produced (and the client still there): its count must
+	 * be the size LIST gave. */
+	if (pieces && !more && !wire_out_limit_reached(&w) && !p->io->failed) {
+		e = spool_stream_check(p->spool, wire_out_octets(&w));
+		if (e != SPOOL_OK)
+			return abandon(p, idx, e);
 	}
 	spool_stream_end(p->spool);
 	trace_body_end(p->io->trace);

@@ -100,8 +100,7 @@ struct spool {
 		bool active;
 		int fd;
 		const unsigned char *mem;
-		uint64_t off, end;     /* the next piece starts at OFF */
-		uint64_t wire;         /* wire octets of the pieces so far */
+		uint64_t start, off, end; /* the next piece starts at OFF */
 		size_t idx;
 	} stream;
 	/* mbox: the descriptor kept from open (no lock held on it between

@@ -116,18 +116,30 @@ enum spool_err spool_read(struct spool *sp, size_t idx,
  *
  * spool_stream_next gives the next piece and says in *MORE_R whether
  * another follows; an empty message is one empty piece.  The wire size
- * is checked against spool_size as the last piece is read, before it is
- * returned: so a message of one piece is checked before any of it is
- * sent, and an error after the first piece means the pieces already
- * given belong to a message that changed: the reply must be abandoned.
+ * must still be the one spool_size announced: a message of one piece is
+ * checked before it is returned, so none of a changed one need be sent;
+ * a longer one is checked by spool_stream_check, which the caller runs
+ * after converting the last piece with the wire octets its wire_out
+ * counted (wire_out_octets), before it ends the reply.  An error after
+ * the first piece means the pieces already given belong to a message
+ * that changed: the reply must be abandoned.
  * A piece stays valid until the next call on this spool; one stream at
- * a time, ended by spool_stream_end, the next begin, or spool_close.
+ * a time, ended by spool_stream_end, spool_stream_check, the next begin,
+ * or spool_close.
  */
 #define SPOOL_PIECE (256u * 1024u)
 enum spool_err spool_stream_begin(struct spool *sp, size_t idx);
 enum spool_err spool_stream_next(struct spool *sp, const unsigned char **data_r,
                                  size_t *len_r, bool *more_r);
 void spool_stream_end(struct spool *sp);
+
+/*
+ * After every piece has been read and converted: SPOOL_OK if WIRE, the
+ * wire octets of all of them, is the size spool_size announced, else
+ * SPOOL_ECHANGED.  Ends the stream either way; SPOOL_EINVAL if pieces
+ * are left (TOP, which stops early, has nothing to check).
+ */
+enum spool_err spool_stream_check(struct spool *sp, uint64_t wire);
 
 /*
  * For the privilege-separation monitor, which hands messages to another

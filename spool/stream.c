@@ -9,6 +9,13 @@
  * cut after its last LF and the next one starts there, so a line is never
  * split and the wire size of the pieces adds up to the message's.
  *
+ * That size is checked against the one announced at open, the cheap
+ * guard against an edit by a program that ignores locks: a message of
+ * one piece here, before it is returned, so nothing of it need be sent;
+ * a longer one by spool_stream_check once the caller has converted
+ * every piece, with the octets wire_out counted on the way, so that
+ * 100 MB are not scanned a second time just to be counted.
+ *
  * Ownership: the descriptor belongs to the stream and is closed by
  * spool_stream_end, which spool_close and every begin call first.
  */
@@ -48,7 +55,7 @@ spool_stream_begin(struct spool *sp, size_t idx)
 	sp->stream.mem = fd < 0 ? sp->buf : NULL;
 	sp->stream.off = off;
 	sp->stream.end = off + len;
-	sp->stream.wire = 0;
+	sp->stream.start = off;
 	sp->stream.idx = idx;
 	return SPOOL_OK;
 }
@@ -114,12 +121,11 @@ spool_stream_next(struct spool *sp, const unsigned char **data_r,
 		*data_r = sp->buf;
 	}
 	if (e == SPOOL_OK) {
-		sp->stream.wire += wire_size(*data_r, len);
+		bool whole = sp->stream.off == sp->stream.start;
 		sp->stream.off += len;
 		*more_r = sp->stream.off < sp->stream.end;
-		/* The size announced at open must still be true: the cheap
-		 * guard against an edit by a program that ignores locks. */
-		if (!*more_r && sp->stream.wire != spool_size(sp, sp->stream.idx))
+		if (whole && !*more_r
+		    && wire_size(*data_r, len) != spool_size(sp, sp->stream.idx))
 			e = SPOOL_ECHANGED;
 	}
 	if (e != SPOOL_OK) {
@@ -128,4 +134,17 @@ spool_stream_next(struct spool *sp, const unsigned char **data_r,
 	}
 	*len_r = len;
 	return SPOOL_OK;
+}
+
+enum spool_err
+spool_stream_check(struct spool *sp, uint64_t wire)
+{
+	if (!sp->stream.active)
+		return SPOOL_EINVAL;
+	if (sp->stream.off < sp->stream.end)
+		return SPOOL_EINVAL; /* not every piece was read */
+	enum spool_err e = wire == spool_size(sp, sp->stream.idx) ? SPOOL_OK
+	                                                           : SPOOL_ECHANGED;
+	spool_stream_end(sp);
+	return e;
 }

@@ -63,6 +63,8 @@ struct wire_out {
 	unsigned crlf_left;  /* octets of its CRLF still to send */
 	size_t content_end;  /* its content is data[pos, content_end) */
 	size_t next;         /* where the next line starts */
+	size_t whole_end;    /* just past the last LF of data (0: none) */
+	uint64_t octets;     /* wire_out_octets */
 };
 
 /*
@@ -91,5 +93,14 @@ void wire_out_next_piece(struct wire_out *w, const unsigned char *data,
 /* True once TOP's body lines are all produced: later pieces of the
  * message would add nothing, so they need not be read. */
 bool wire_out_limit_reached(const struct wire_out *w);
+
+/*
+ * Octets of the transmitted form (wire_size's measure: no "." or ">"
+ * added, NULs counted even when left out) of the lines produced so far,
+ * across pieces.  Once a message is produced whole it is wire_size of
+ * its bytes, counted while converting them instead of in a pass of its
+ * own (spool_stream_check).
+ */
+uint64_t wire_out_octets(const struct wire_out *w);
 
 #endif

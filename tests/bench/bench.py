@@ -485,6 +485,13 @@ def run_round(srv, prof, results, only):
             raise RuntimeError("retr: %r" % r)
         put("RETR %s MB/s" % big_label(prof), r["mbps"])
         results.setdefault("octets", r["octets"])
+        # The ceiling moves with the machine's load from minute to
+        # minute, so it is also measured right after each server's RETR
+        # and the ratio taken within that pair.
+        c = loadgen("ceiling", int(r["octets"]), nbig)
+        results.setdefault("ceiling", []).append(c["mbps"])
+        results.setdefault("paired", {}).setdefault(srv.name, []).append(
+            r["mbps"] / c["mbps"])
     if want("list"):
         for n in prof["sizes"]:
             for fmt, user in (("Maildir", "md%d" % n), ("mbox", "mb%d" % n)):
@@ -519,6 +526,7 @@ HIGHER = ("sessions/s", "MB/s")
 def report(results, prof, rounds):
     octets = results.pop("octets", None)
     ceil = results.pop("ceiling", None)
+    paired = results.pop("paired", {})
     rows = []
     for key, per in results.items():
         po = statistics.median(per["postoffice"]) if "postoffice" in per else None
@@ -538,6 +546,10 @@ def report(results, prof, rounds):
         for key, po, _, _ in rows:
             if key.endswith("MB/s") and po:
                 print("%-44s %14.2f" % (key.replace(" MB/s", "") + " / ceiling", po / c))
+    for name in ("postoffice", "dovecot"):
+        if paired.get(name):
+            print("%-44s %14.2f" % ("RETR %s / ceiling, paired: %s" % (
+                big_label(prof), name), statistics.median(paired[name])))
     if octets:
         print("(RETR moved %d octets per run; MB = 10^6 octets)" % octets)
 
@@ -607,11 +619,6 @@ def main():
                 for key, per in results.items():
                     if isinstance(per, dict) and len(per.get(s.name, ())) > r:
                         log("  %-44s %.4g" % (key, per[s.name][r]))
-            if not args.only or "retr" in args.only:
-                nbig, octets = prof["big"]
-                total = results.get("octets") or nbig * octets
-                c = loadgen("ceiling", int(total), nbig)
-                results.setdefault("ceiling", []).append(c["mbps"])
     finally:
         for s in started:
             s.stop()

@@ -5,8 +5,8 @@ octet with the wire form of what is stored."""
 import os
 import unittest
 
-from fixtures import (FIXTURES, big_message, mailbox_snapshot, message,
-                      stored_for)
+from fixtures import (FIXTURES, big_message, join_two_lines, mailbox_snapshot,
+                      message, message_file, stored_for)
 from fixtures import fast_wire_form as wire_form
 from harness import mbox_from
 from port109_client import (Server109, number, pop2_fetch, pop2_helo,
@@ -92,17 +92,37 @@ class Retrieval(unittest.TestCase):
                     length = number(c.cmd("READ 1"), "=")
                     c.send("RETR\r\n")
                     first = c.exact(1000)
-                    path = s.mailbox_path("alice")
-                    if kind == "maildir":
-                        new = os.path.join(path, "new")
-                        path = max((os.path.join(new, n) for n in os.listdir(new)),
-                                   key=os.path.getsize)
+                    path = message_file(s, kind, "alice")
                     os.truncate(path, os.path.getsize(path) - len(stored[0]) // 2)
                     self.assertTrue(c.closed(30))
                     self.assertLess(len(first) + len(c.buf), length)
                     self.assertIsNotNone(s.wait_log(
                         rb"message 1: maildrop changed by another program"
                         rb" while it was sent"))
+
+    def test_message_edited_in_place_while_it_is_sent_closes(self):
+        # The same length with one line end fewer: its wire form is one
+        # octet short of what READ announced.  Every piece reads, the
+        # count made while converting them tells, and the connection
+        # closes instead of waiting for an ACKD that would delete it.
+        for kind in KINDS:
+            with self.subTest(kind=kind):
+                s, stored = server(kind, [big_message(24 * 1024 * 1024), M1])
+                with s:
+                    c, _ = pop2_helo(s)
+                    number(c.cmd("READ 1"), "=")
+                    c.send("RETR\r\n")
+                    c.exact(1000)
+                    # 5000 octets before the first message ends, in
+                    # the Maildir file or the mbox, which starts with it.
+                    join_two_lines(message_file(s, kind, "alice"), len(stored[0]) - 5000)
+                    self.assertTrue(c.closed(30))
+                    self.assertIsNotNone(s.wait_log(
+                        rb"message 1: maildrop changed by another program"
+                        rb" while it was sent"))
+                    c, count = wait_released(s)
+                    self.assertEqual(count, 2)
+                    c.cmd("QUIT")
 
     def test_empty_message_is_one_crlf_never_zero(self):
         s, _ = server("maildir", [b"", M1])

@@ -80,6 +80,11 @@ wire_pieces(struct spool *sp, size_t idx, unsigned flags, uint64_t lines,
 			len += got;
 		}
 	}
+	/* Converted whole: the octets counted on the way are the size. */
+	if (!more && !wire_out_limit_reached(&w)) {
+		assert_int_equal(wire_out_octets(&w), spool_size(sp, idx));
+		assert_int_equal(spool_stream_check(sp, wire_out_octets(&w)), SPOOL_OK);
+	}
 	spool_stream_end(sp);
 	*len_r = len;
 	return out;
@@ -242,6 +247,88 @@ test_changed_small_message_fails_before_any_piece(void **state)
 	spool_close(sp);
 }
 
+/* A message of several pieces edited in place, its length kept: every
+ * piece reads, and the count of the converted pieces tells. */
+static void
+check_edited_in_place(struct tfx *f, bool maildir)
+{
+	size_t len;
+	unsigned char *m = make_lines(3 * SPOOL_PIECE, 76, false, false, &len);
+	assert_int_equal(spool_append(f->path, maildir, NULL, m, len), SPOOL_OK);
+	struct spool *sp = tfx_open(f);
+	char path[700];
+	if (maildir)
+		only_file(f, path, sizeof path);
+	else
+		snprintf(path, sizeof path, "%s", f->path);
+	/* Two lines become one: the same octets, one line end fewer. */
+	FILE *fp = fopen(path, "r+b");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, maildir ? 2 * SPOOL_PIECE : 0, SEEK_SET), 0);
+	int c;
+	while ((c = fgetc(fp)) != '\n' || ftell(fp) < 2 * (long)SPOOL_PIECE)
+		assert_int_not_equal(c, EOF);
+	assert_int_equal(fseek(fp, -1, SEEK_CUR), 0);
+	assert_int_equal(fputc('x', fp), 'x');
+	assert_int_equal(fclose(fp), 0);
+
+	const unsigned char *p;
+	size_t n;
+	bool more = true, first = true;
+	struct wire_out w;
+	unsigned char out[4096];
+	assert_int_equal(spool_stream_begin(sp, 0), SPOOL_OK);
+	while (more) {
+		assert_int_equal(spool_stream_next(sp, &p, &n, &more), SPOOL_OK);
+		if (first)
+			wire_out_init(&w, p, n, WIRE_DOT_STUFF, UINT64_MAX);
+		else
+			wire_out_next_piece(&w, p, n);
+		first = false;
+		while (wire_out_fill(&w, out, sizeof out) > 0)
+			;
+	}
+	assert_int_equal(wire_out_octets(&w), spool_size(sp, 0) - 1);
+	assert_int_equal(spool_stream_check(sp, wire_out_octets(&w)), SPOOL_ECHANGED);
+	/* The check ended the stream. */
+	assert_int_equal(spool_stream_next(sp, &p, &n, &more), SPOOL_EINVAL);
+	spool_close(sp);
+	free(m);
+}
+
+static void
+test_edited_in_place_mbox(void **state)
+{
+	check_edited_in_place(*state, false);
+}
+
+static void
+test_edited_in_place_maildir(void **state)
+{
+	check_edited_in_place(*state, true);
+}
+
+/* Only a stream read to its end can be checked. */
+static void
+test_check_needs_every_piece(void **state)
+{
+	struct tfx *f = *state;
+	size_t len;
+	unsigned char *m = make_lines(2 * SPOOL_PIECE, 76, false, false, &len);
+	assert_int_equal(spool_append(f->path, true, NULL, m, len), SPOOL_OK);
+	free(m);
+	struct spool *sp = tfx_open(f);
+	const unsigned char *p;
+	size_t n;
+	bool more;
+	assert_int_equal(spool_stream_check(sp, spool_size(sp, 0)), SPOOL_EINVAL);
+	assert_int_equal(spool_stream_begin(sp, 0), SPOOL_OK);
+	assert_int_equal(spool_stream_next(sp, &p, &n, &more), SPOOL_OK);
+	assert_true(more);
+	assert_int_equal(spool_stream_check(sp, spool_size(sp, 0)), SPOOL_EINVAL);
+	spool_close(sp);
+}
+
 static void
 check_truncated_midway(struct tfx *f, bool maildir)
 {
@@ -312,6 +399,9 @@ main(void)
 		T(test_truncated_midway_mbox),
 		T(test_truncated_midway_maildir),
 		T(test_next_without_begin),
+		T(test_edited_in_place_mbox),
+		T(test_edited_in_place_maildir),
+		T(test_check_needs_every_piece),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -191,6 +191,9 @@ pieces(const unsigned char *d, size_t len, unsigned flags, uint64_t max_body,
 	}
 	/* Finished stays finished. */
 	assert_int_equal(wire_out_fill(&w, out + total, cap), 0);
+	/* Produced whole, the count made on the way is the size. */
+	if (max_body == UINT64_MAX)
+		assert_int_equal(wire_out_octets(&w), wire_size(d, len));
 	return total;
 }
 
@@ -260,6 +263,50 @@ test_out_random(void **state)
 		}
 		check_all_ways(d, len);
 	}
+}
+
+/* Lines of every length around the 16-octet blocks RETR's copy works
+ * in, with CRLF or LF, dots in front, long runs with no line end, in
+ * output pieces from a few octets to more than the whole: the block copy
+ * must never overrun a piece nor miss a LF at any offset. */
+static void
+test_out_lines_by_blocks(void **state)
+{
+	(void)state;
+	enum { MAX = 6000 };
+	unsigned char *d = malloc(MAX), *want = malloc(3 * MAX), *got = malloc(3 * MAX);
+	assert_non_null(d);
+	assert_non_null(want);
+	assert_non_null(got);
+	srand(937);
+	for (int round = 0; round < 60; round++) {
+		size_t len = 0;
+		while (len < MAX - 300) {
+			size_t l = (size_t)rand() % (round % 3 ? 40 : 260);
+			for (size_t k = 0; k < l; k++)
+				d[len++] = (unsigned char)(k == 0 && rand() % 4 == 0 ? '.'
+				                           : 'a' + rand() % 26);
+			if (rand() % 3 == 0)
+				d[len++] = '\r';
+			d[len++] = '\n';
+		}
+		if (round % 2) /* no line end at the very end */
+			len -= 1;
+		static const unsigned fl[] = { 0, WIRE_DOT_STUFF, WIRE_STRIP_NUL };
+		for (size_t f = 0; f < 3; f++) {
+			size_t n = reference(d, len, fl[f], UINT64_MAX, want);
+			static const size_t caps[] = { 1, 2, 3, 17, 18, 19, 20, 33, 100,
+			                               257, 4096, 3 * MAX };
+			for (size_t c = 0; c < sizeof caps / sizeof *caps; c++) {
+				size_t m = pieces(d, len, fl[f], UINT64_MAX, caps[c], got);
+				assert_int_equal(m, n);
+				assert_memory_equal(got, want, n);
+			}
+		}
+	}
+	free(d);
+	free(want);
+	free(got);
 }
 
 /* D sent with FLAGS and BODY, in pieces of 7 octets, must be WANT. */
@@ -362,6 +409,7 @@ main(void)
 		cmocka_unit_test(test_size_random),
 		cmocka_unit_test(test_out_like_reference),
 		cmocka_unit_test(test_out_random),
+		cmocka_unit_test(test_out_lines_by_blocks),
 		cmocka_unit_test(test_out_cases),
 		cmocka_unit_test(test_out_split_line_end),
 		cmocka_unit_test(test_out_long_lines),
