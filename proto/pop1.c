@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "trace.h"
+#include "wire.h"
 
 static const char *const pop1_state_names[] = {
 	"WAIT_USER", "WAIT_PASS", "IDLE", "OPENED", "SENT", NULL,
@@ -134,6 +135,37 @@ pop1_cmd_pass(void *sess, int argc, char **argv)
 }
 
 /*
+ * Message IDX in POP1's form, written to IO (or only counted, IO NULL),
+ * its octets added to *octets_r.  Read in pieces (spool_stream), so a
+ * large message never needs a buffer of its size; the spool checks its
+ * size, and a message that changed counts as unreadable.
+ */
+static bool
+message_data(struct pop1 *p, struct netio *io, size_t idx, uint64_t *octets_r)
+{
+	struct spool *sp = p->s.spool;
+	const unsigned char *data;
+	size_t len, pieces = 0;
+	bool more = true;
+	struct wire_out w;
+	enum spool_err e = spool_stream_begin(sp, idx);
+	while (e == SPOOL_OK && more
+	       && (e = spool_stream_next(sp, &data, &len, &more)) == SPOOL_OK) {
+		if (pieces++ == 0)
+			wire_out_init(&w, data, len, WIRE_QUOTE_FROM, UINT64_MAX);
+		else
+			wire_out_next_piece(&w, data, len);
+		*octets_r += port109_send_quoted(io, &w);
+	}
+	if (e == SPOOL_OK && pieces > 1)
+		e = spool_stream_check(sp, wire_out_octets(&w));
+	spool_stream_end(sp);
+	if (e != SPOOL_OK)
+		log_warn("reading message %zu: %s", idx + 1, spool_strerror(e));
+	return e == SPOOL_OK;
+}
+
+/*
  * Writes the mailbox data to IO (or only counts it, IO NULL) into
  * *octets_r.  False if a message could not be read.
  */
@@ -144,18 +176,12 @@ mailbox_data(struct pop1 *p, struct netio *io, uint64_t *octets_r)
 	uint64_t octets = 0;
 
 	for (size_t idx = 0; idx < spool_count(sp); idx++) {
-		const unsigned char *data;
-		size_t len;
 		const char *from = spool_envelope(sp, idx);
-		enum spool_err e = spool_read(sp, idx, &data, &len);
-		if (e != SPOOL_OK) {
-			log_warn("reading message %zu: %s", idx + 1, spool_strerror(e));
-			return false;
-		}
 		if (io)
 			netio_printf(io, "%s\r\n", from);
 		octets += strlen(from) + 2;
-		octets += port109_send_quoted(io, data, len);
+		if (!message_data(p, io, idx, &octets))
+			return false;
 		if (io)
 			netio_write(io, "\r\n", 2);
 		octets += 2;

@@ -229,17 +229,15 @@ port109_release(struct port109_session *s)
 }
 
 uint64_t
-port109_send_quoted(struct netio *io, const unsigned char *data, size_t len)
+port109_send_quoted(struct netio *io, struct wire_out *w)
 {
-	struct wire_out w;
 	unsigned char scratch[4096];
 	size_t n;
 
-	wire_out_init(&w, data, len, WIRE_QUOTE_FROM, UINT64_MAX);
-	uint64_t octets = io ? netio_write_wire(io, &w) : 0;
+	uint64_t octets = io ? netio_write_wire(io, w) : 0;
 	/* What was not sent (no IO, or output failed) counts all the same:
 	 * the callers compare it with the size they announced. */
-	while ((n = wire_out_fill(&w, scratch, sizeof(scratch))) > 0)
+	while ((n = wire_out_fill(w, scratch, sizeof(scratch))) > 0)
 		octets += n;
 	return octets;
 }

@@ -74,13 +74,14 @@ enum spool_err port109_open(struct port109_session *s, const char *name);
 enum spool_err port109_release(struct port109_session *s);
 
 /*
- * POP1's form of one message in the mailbox data (RFC 918): the
- * transmitted form of DATA (spool/wire.h), CRLF line ends, never
- * dot-stuffed, and a line matching ">*From " gets one more ">" in front
- * (mboxrd), so that no line looks like a separator.  Writes it to IO
- * unless IO is NULL; returns the octets it takes either way.
+ * POP1's form of a message in the mailbox data (RFC 918): the transmitted
+ * form (spool/wire.h), CRLF line ends, never dot-stuffed, and a line
+ * matching ">*From " gets one more ">" in front (mboxrd), so that no line
+ * looks like a separator.  W is set up with WIRE_QUOTE_FROM for the
+ * current piece of the message; writes what it produces to IO unless IO
+ * is NULL, and returns the octets it takes either way.
  */
-uint64_t port109_send_quoted(struct netio *io, const unsigned char *data,
-                             size_t len);
+struct wire_out;
+uint64_t port109_send_quoted(struct netio *io, struct wire_out *w);
 
 #endif

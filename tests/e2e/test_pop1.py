@@ -7,8 +7,8 @@ import os
 import time
 import unittest
 
-from fixtures import (FIXTURES, big_message, mailbox_snapshot, message,
-                      stored_for)
+from fixtures import (FIXTURES, big_message, join_two_lines, mailbox_snapshot,
+                      message, message_file, stored_for)
 from fixtures import fast_wire_form as wire_form
 from harness import mbox_from
 from port109_client import (Server109, number, pop1_data, pop1_login,
@@ -67,6 +67,28 @@ class Transactions(unittest.TestCase):
                     c = pop1_login(s)
                     check_data(self, kind, pop1_transfer(c, "RETR", "INBOX"), stored)
                     self.assertEqual(c.cmd("RCVD"), "+OK")
+
+    def test_message_edited_after_the_count_aborts(self):
+        # RFC 918 p.3: RCEV's only failure signal is to abort.  A large
+        # message (read in pieces) edited in place by another program
+        # between RDEL's count and RCEV, its length kept, is caught by
+        # the count made while converting it: the connection closes and
+        # nothing is deleted.
+        for kind in KINDS:
+            with self.subTest(kind=kind):
+                s, stored = server(kind, [M1, big_message(2 * 1024 * 1024)])
+                with s:
+                    c = pop1_login(s)
+                    total = number(c.cmd("RDEL alice"), "#")
+                    path = message_file(s, kind, "alice")
+                    join_two_lines(path, os.path.getsize(path) - 5000)
+                    before = mailbox_snapshot(s)
+                    c.send("RCEV\r\n")
+                    self.assertTrue(c.closed(30))
+                    self.assertLess(len(c.buf), total)
+                    self.assertIn(b"could not be sent as counted", s.read_log())
+                    wait_released(s)[0].close()
+                    self.assertEqual(mailbox_snapshot(s), before)
 
     def test_rdel_rcvd_deletes_everything_sent(self):
         for kind in KINDS:
