@@ -64,7 +64,7 @@ $(B)/tests/%: tests/unit/%.c $(FAKE_SRC) $(LIB) $(wildcard tests/unit/*.h)
 
 # spool/wire.c again without its SSE2 line search, so that the portable
 # one every other machine uses is tested here too.
-$(B)/tests/test_wire_portable: tests/unit/test_wire.c spool/wire.c spool/wire.h
+$(B)/tests/test_wire_portable: tests/unit/test_wire.c tests/unit/wire_reference.h spool/wire.c spool/wire.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DWIRE_PORTABLE -o $@ tests/unit/test_wire.c spool/wire.c -lcmocka
 
@@ -138,7 +138,7 @@ FUZZ_CFLAGS  = $(WARN) $(DEFS) $(INCS) -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-l
 FUZZ_NAMES   = $(patsubst tests/fuzz/fuzz_%.c,%,$(filter-out tests/fuzz/fuzz_session.c,$(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_BIN     = $(FUZZ_NAMES:%=$(FZ)/fuzz_%)
 
-$(FZ)/%.o: %.c $(wildcard src/*.h proto/*.h spool/*.h tests/fuzz/*.h)
+$(FZ)/%.o: %.c $(wildcard src/*.h proto/*.h spool/*.h tests/fuzz/*.h tests/unit/wire_reference.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests/fuzz -c -o $@ $<
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "wire.h"
+#include "wire_reference.h"
 
 static uint64_t
 ws(const char *s)
@@ -141,40 +142,6 @@ test_size_random(void **state)
 		assert_int_equal(wire_size(d, at + 2), naive_size(d, at + 2));
 		assert_int_equal(wire_size(d, sizeof d), naive_size(d, sizeof d));
 	}
-}
-
-/* The sent form the way the per-line code before wire_out made it: the
- * reference the pieces are compared with. */
-static size_t
-reference(const unsigned char *d, size_t len, unsigned flags,
-          uint64_t max_body, unsigned char *out)
-{
-	struct wire_line l;
-	size_t pos = 0, n = 0;
-	bool in_body = false;
-	uint64_t body = 0;
-	while (wire_next_line(d, len, &pos, &l)) {
-		if (in_body && body++ >= max_body)
-			break;
-		size_t i = 0, k = 0;
-		while (i < l.len && l.p[i] == '>')
-			i++;
-		if ((flags & WIRE_QUOTE_FROM) && l.len - i >= 5 &&
-		    memcmp(l.p + i, "From ", 5) == 0)
-			out[n++] = '>';
-		while ((flags & WIRE_STRIP_NUL) && k < l.len && l.p[k] == '\0')
-			k++;
-		if ((flags & WIRE_DOT_STUFF) && k < l.len && l.p[k] == '.')
-			out[n++] = '.';
-		for (i = 0; i < l.len; i++)
-			if (!(flags & WIRE_STRIP_NUL) || l.p[i] != '\0')
-				out[n++] = l.p[i];
-		out[n++] = '\r';
-		out[n++] = '\n';
-		if (l.len == 0)
-			in_body = true;
-	}
-	return n;
 }
 
 /* Fills OUT in pieces of at most CAP octets; returns the total. */
