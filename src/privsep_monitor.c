@@ -318,6 +318,7 @@ on_takeover(struct monitor *m, struct ipc_in *in)
 		return false;
 	}
 	t->spool = m->sp;
+	t->folder = NULL; /* it pointed into the request */
 	m->sp = NULL;
 	m->taken = true;
 	return true;

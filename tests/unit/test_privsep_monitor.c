@@ -76,6 +76,8 @@ start(struct fx *f, unsigned peer_port)
 	if (f->pid == 0) {
 		close(sv[0]);
 		static struct privsep_takeover t;
+		static unsigned char room[NETIO_INBUF];
+		t.in_room = room;
 		enum privsep_monitor_end end =
 			privsep_monitor(&f->cfg, &f->cfg.ids, sv[1],
 			                peer_port ? &f->peer : NULL, &t);
