@@ -124,11 +124,12 @@ put_prefix(char *text, int prio)
 }
 
 /*
- * The line is put together in one buffer and written with one call.
- * fprintf() would do the same, but glibc's stages output to an
- * unbuffered stream (stderr) in 8 KiB on the stack, and a session
- * process keeps every stack page it has touched for as long as it lives
- * (docs/performance.md).
+ * The line is put together in one buffer and written with one call, to
+ * stderr with write(2) itself.  A session process keeps every page it
+ * has written for as long as it lives (docs/performance.md): glibc's
+ * fprintf() to an unbuffered stream such as stderr stages its output in
+ * 8 KiB of stack, and any stdio call on stderr takes the stream's lock,
+ * which lies on a page of libc's data nothing else in a session writes.
  */
 static void
 log_emit(int prio, const char *fmt, va_list ap, const char *suffix)
@@ -155,7 +156,20 @@ log_emit(int prio, const char *fmt, va_list ap, const char *suffix)
 	}
 	char *start = put_prefix(text, -1);
 	*p++ = '\n';
-	fwrite(start, 1, (size_t)(p - start), log_file ? log_file : stderr);
+	size_t len = (size_t)(p - start);
+	if (log_file) {
+		fwrite(start, 1, len, log_file);
+		return;
+	}
+	while (len > 0) {
+		ssize_t w = write(STDERR_FILENO, start, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		start += w;
+		len -= (size_t)w;
+	}
 }
 
 void
