@@ -18,11 +18,8 @@
 unsigned
 pop3_takeover(struct pop3 *p, const char *user)
 {
-	/* Static: netio's input buffer is in it, and this process runs one
-	 * session. */
-	static struct privsep_takeover t;
+	struct privsep_takeover t;
 	struct netio *io = p->io;
-	const unsigned char *pending;
 
 	/* Everything said so far goes out first: the monitor's replies come
 	 * after it, on the same connection. */
@@ -37,8 +34,7 @@ pop3_takeover(struct pop3 *p, const char *user)
 	t.bad_commands = p->bad_commands;
 	t.octets_in = io->octets_in;
 	t.octets_out = io->octets_out;
-	netio_pending_input(io, &pending, &t.in_len, &t.skip_lf);
-	memcpy(t.in, pending, t.in_len);
+	netio_pending_input(io, &t.in, &t.in_len, &t.skip_lf);
 	return privsep_takeover(&t);
 }
 

@@ -103,19 +103,29 @@ bool privsep_setup(struct config *cfg, char *err, size_t errsz);
  * What a POP3 session in AUTHORIZATION hands over with PS_TAKEOVER: what
  * the TRANSACTION state still needs.  The protocol process fills it from
  * its own state; the monitor fills it from a request it checked
- * (privsep_takeover.c), opens SPOOL and serves on from it.
+ * (privsep_takeover.c), opens SPOOL and serves on from it.  It holds no
+ * buffer of its own: the monitor keeps it for the whole session, and
+ * every page of it written would be memory an idle session pays for
+ * (docs/performance.md).
  */
 struct privsep_takeover {
 	char user[USER_MAX + 1];      /* the login: the one the monitor verified */
 	bool has_folder;              /* POP3 has none; kept in PS_OPEN's form */
-	char folder[PRIVSEP_FOLDER_MAX + 1];
+	const char *folder;           /* the monitor's points into the request,
+	                               * so it is gone once the request is handled */
 	char peer[80];                /* the client for logs (a PROXY header's) */
 	bool utf8;                    /* struct pop3's plain fields */
 	unsigned auth_failures, bad_commands;
 	uint64_t octets_in, octets_out; /* netio's counters, for the end: line */
 	bool skip_lf;                 /* the last line read ended with a bare CR */
 	size_t in_len;                /* client input read but not yet parsed */
-	unsigned char in[NETIO_INBUF];
+	const unsigned char *in;      /* at most NETIO_INBUF octets of it: in the
+	                               * protocol process netio's own, in the
+	                               * monitor IN_ROOM */
+	unsigned char *in_room;       /* the monitor's side only: NETIO_INBUF octets
+	                               * the input is decoded into, set by the
+	                               * caller (session.c: netio's input buffer,
+	                               * which the input ends up in anyway) */
 	struct spool *spool;          /* the monitor's side only: the open maildrop */
 };
 

@@ -18,6 +18,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "auth.h"
 #include "ipc.h"
 #include "log.h"
@@ -186,6 +190,33 @@ on_auth(struct monitor *m, unsigned type, struct ipc_in *in)
 	return ok;
 }
 
+/*
+ * The heap while the login's maildrop is opened.  The open allocates and
+ * frees large buffers (a directory stream's 32 KiB, the size cache's
+ * 64 KiB reader) among small allocations that last the session.  Carved
+ * from the large free top of heap the daemon leaves, the large ones push
+ * the small ones pages apart, and every page written stays with the
+ * session (docs/performance.md).  So the top is cut back first and grows
+ * 16 KiB at a time, and anything of 8 KiB or more that it cannot hold is
+ * mapped on its own and unmapped when freed: the small allocations then
+ * sit together.  malloc_trim and mallopt are glibc's, hence the #ifdef;
+ * elsewhere nothing changes.  After the open glibc's defaults are set
+ * again (128 KiB for both), all but its dynamic mmap threshold, which no
+ * call turns back on.
+ */
+static void
+heap_tight(bool on)
+{
+#ifdef __GLIBC__
+	mallopt(M_MMAP_THRESHOLD, on ? 8 * 1024 : 128 * 1024);
+	mallopt(M_TOP_PAD, on ? 16 * 1024 : 128 * 1024);
+	if (on)
+		malloc_trim(0);
+#else
+	(void)on;
+#endif
+}
+
 /* Opens the maildrop as ID, the login's account; the first success
  * makes that account this process's own for good. */
 static enum spool_err
@@ -195,7 +226,9 @@ open_as(struct monitor *m, const struct privsep_id *idp, const char *user,
 	struct privsep_id id = *idp;
 	if (!privsep_ident_try(&id))
 		return SPOOL_ETEMP;
+	heap_tight(true);
 	enum spool_err e = spool_open(&m->where, user, folder, &m->sp);
+	heap_tight(false);
 	if (e != SPOOL_OK) {
 		if (!privsep_ident_undo()) {
 			log_warn("monitor cannot return to root; ending the session");
@@ -325,6 +358,7 @@ on_takeover(struct monitor *m, struct ipc_in *in)
 		return false;
 	}
 	t->spool = m->sp;
+	t->folder = NULL; /* it pointed into the request */
 	m->sp = NULL;
 	m->taken = true;
 	return true;

@@ -43,6 +43,14 @@ get_str(struct ipc_in *in, char *dst, size_t cap)
 	return true;
 }
 
+/* The next string, left where it is, or NULL. */
+static const char *
+get_str_at(struct ipc_in *in, size_t max)
+{
+	const char *s = ipc_get_str(in, max);
+	return in->bad ? NULL : s;
+}
+
 /* A number that must be below LIMIT. */
 static bool
 get_below(struct ipc_in *in, uint64_t limit, uint64_t *v_r)
@@ -65,13 +73,12 @@ bool
 privsep_takeover_decode(struct ipc_in *in, struct privsep_takeover *t)
 {
 	uint64_t folder, utf8, fails, bad, skip;
-	/* Not the input buffer: pages of it left untouched cost nothing in
-	 * a process that lives as long as the session. */
-	memset(t, 0, offsetof(struct privsep_takeover, in));
-	t->spool = NULL;
+	unsigned char *room = t->in_room;
+	memset(t, 0, sizeof(*t));
+	t->in_room = room;
 	if (!get_str(in, t->user, sizeof(t->user)) || !t->user[0]
 	    || !get_below(in, 2, &folder)
-	    || !get_str(in, t->folder, sizeof(t->folder))
+	    || !(t->folder = get_str_at(in, PRIVSEP_FOLDER_MAX))
 	    || !get_str(in, t->peer, sizeof(t->peer)) || !printable(t->peer)
 	    || !get_below(in, 2, &utf8)
 	    || !get_below(in, MAX_AUTH_FAILURES, &fails)
@@ -89,9 +96,10 @@ privsep_takeover_decode(struct ipc_in *in, struct privsep_takeover *t)
 		return false;
 	t->in_len = in->len - in->pos;
 	/* Input not yet parsed was read, so it was counted. */
-	if (t->in_len > sizeof(t->in) || t->in_len > t->octets_in)
+	if (t->in_len > NETIO_INBUF || t->in_len > t->octets_in)
 		return false;
-	memcpy(t->in, in->p + in->pos, t->in_len);
+	memcpy(room, in->p + in->pos, t->in_len);
+	t->in = room;
 	in->pos = in->len;
 	return true;
 }

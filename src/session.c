@@ -73,7 +73,7 @@ session_run(const struct config *cfg, enum proto_kind proto,
             const struct session_conn *c)
 {
 	static struct netio io; /* one session per process; too big for a stack frame */
-	static struct privsep_takeover taken; /* likewise; the monitor's */
+	static struct privsep_takeover taken; /* the monitor's */
 	struct session_env env;
 	const char *name = proto == PROTO_POP3 ? "pop3" : "pop2";
 	char peer[sizeof(c->peer)];
@@ -99,6 +99,7 @@ session_run(const struct config *cfg, enum proto_kind proto,
 	 * between (the monitor cannot check a PROXY header's word). */
 	const struct sockaddr_storage *trusted =
 		c->proxy || c->addr.ss_family == AF_UNSPEC ? NULL : &c->addr;
+	taken.in_room = io.in;
 	enum privsep_role role = privsep_begin(cfg, c->rfd, trusted, &taken);
 	/* A split protocol process ends with its monitor, even one killed
 	 * without a chance to end it (netio.h). */

@@ -91,6 +91,8 @@ start(struct fx *f, unsigned peer_port)
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGTERM, &sa, NULL);
 		static struct privsep_takeover t;
+		static unsigned char room[NETIO_INBUF];
+		t.in_room = room;
 		enum privsep_monitor_end end =
 			privsep_monitor(&f->cfg, &f->cfg.ids, sv[1],
 			                peer_port ? &f->peer : NULL, &t);
