@@ -47,6 +47,11 @@ struct monitor {
 	bool broken;                 /* a reply could not be sent whole */
 	struct privsep_takeover *t;  /* filled by an accepted PS_TAKEOVER */
 	bool taken;                  /* and then the loop ends */
+	/* The account AUTHED's mail is served as, looked up by the child that
+	 * checked the credentials (check_in_child): one fork a login, not
+	 * two.  UNKNOWN sends the open to privsep_ident_resolve_apart. */
+	enum { ACCOUNT_UNKNOWN, ACCOUNT_FOUND, ACCOUNT_NONE } account;
+	struct privsep_id id;
 };
 
 static bool
@@ -70,6 +75,8 @@ auth_reply(struct monitor *m, const char *user, enum auth_result r)
 		snprintf(m->authed, sizeof(m->authed), "%s", user);
 	else if (r == AUTH_FAIL)
 		m->failures++;
+	if (r != AUTH_OK)
+		m->account = ACCOUNT_UNKNOWN;
 	return reply_code(m, PS_RESULT, r);
 }
 
@@ -134,21 +141,59 @@ run_check(const struct monitor *m, const struct check *c)
 	}
 }
 
+/* What check_in_child's child learnt of the account, sent up a pipe. */
+struct account_found {
+	bool found;
+	struct privsep_id id;
+};
+
 /*
  * Runs the check in a child that exits with the result.  The passwd
  * file's lines and crypt(3)'s 32 KiB of state then never touch this
  * process, which lives as long as the session: an idle session costs
- * less (docs/performance.md) and no secret outlives the check.
+ * less (docs/performance.md) and no secret outlives the check.  A login
+ * that passes also has its account looked up there (privsep_ident_resolve,
+ * which may load name-service modules, kept out of this process for the
+ * same reason) and kept in m->account for the open that follows.
  */
 static enum auth_result
-check_in_child(const struct monitor *m, const struct check *c)
+check_in_child(struct monitor *m, const struct check *c)
 {
-	int status;
+	int status, fds[2] = { -1, -1 };
+	bool login = c->type != PS_USER_EXISTS;
+	if (login && pipe(fds) != 0)
+		fds[0] = fds[1] = -1;
+	m->account = ACCOUNT_UNKNOWN;
 	pid_t pid = fork();
-	if (pid == 0)
-		_exit((int)run_check(m, c));
-	if (pid < 0)
+	if (pid == 0) {
+		enum auth_result r = run_check(m, c);
+		if (r == AUTH_OK && fds[1] >= 0) {
+			struct account_found a = { 0 };
+			a.found = privsep_ident_resolve(m->cfg, m->ids, c->user, &a.id);
+			if (write(fds[1], &a, sizeof(a)) != (ssize_t)sizeof(a))
+				_exit(AUTH_TEMPFAIL);
+		}
+		_exit((int)r);
+	}
+	if (fds[1] >= 0)
+		close(fds[1]);
+	if (pid < 0) {
+		if (fds[0] >= 0)
+			close(fds[0]);
 		return run_check(m, c);
+	}
+	if (fds[0] >= 0) {
+		struct account_found a;
+		ssize_t n;
+		do
+			n = read(fds[0], &a, sizeof(a));
+		while (n < 0 && errno == EINTR);
+		close(fds[0]);
+		if (n == (ssize_t)sizeof(a)) {
+			m->account = a.found ? ACCOUNT_FOUND : ACCOUNT_NONE;
+			m->id = a.id;
+		}
+	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return AUTH_TEMPFAIL;
@@ -162,6 +207,17 @@ check_in_child(const struct monitor *m, const struct check *c)
 	default:
 		return AUTH_TEMPFAIL;
 	}
+}
+
+/* The account the logged-in USER's mail is served as: the one the
+ * credential check found, else looked up now; false (logged) if none. */
+static bool
+login_account(const struct monitor *m, const char *user, struct privsep_id *id_r)
+{
+	if (m->account == ACCOUNT_UNKNOWN || strcmp(user, m->authed) != 0)
+		return privsep_ident_resolve_apart(m->cfg, m->ids, user, id_r);
+	*id_r = m->id;
+	return m->account == ACCOUNT_FOUND;
 }
 
 static bool
@@ -258,7 +314,7 @@ open_as_user(struct monitor *m, const char *user, const char *folder)
 	struct privsep_id id;
 	if (m->switched)
 		return spool_open(&m->where, user, folder, &m->sp);
-	if (!privsep_ident_resolve_apart(m->cfg, m->ids, user, &id))
+	if (!login_account(m, user, &id))
 		return SPOOL_EPERM;
 	return open_as(m, &id, user, folder);
 }
@@ -344,7 +400,7 @@ on_takeover(struct monitor *m, struct ipc_in *in)
 		log_warn("takeover refused: malformed, or not the logged-in user");
 		return false;
 	}
-	if (!privsep_ident_resolve_apart(m->cfg, m->ids, t->user, &id))
+	if (!login_account(m, t->user, &id))
 		return reply_code(m, PS_RESULT, SPOOL_EPERM);
 	if (id.uid == 0)
 		return reply_code(m, PS_RESULT, PRIVSEP_STAY_SPLIT);

@@ -3,6 +3,7 @@
  * process: every request that a well-behaved one would never send must be
  * refused, and a protocol process that vanishes deletes nothing.
  */
+#include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -61,6 +62,20 @@ read_file(const char *path)
 	buf[n] = '\0';
 	fclose(f);
 	return buf;
+}
+
+/* Every fork() of the monitor (and of the test) writes one octet here,
+ * when it is open: the test counts the children a login costs. */
+static int fork_log = -1;
+
+pid_t __real_fork(void);
+pid_t __wrap_fork(void);
+pid_t
+__wrap_fork(void)
+{
+	if (fork_log >= 0 && write(fork_log, "f", 1) != 1)
+		abort();
+	return __real_fork();
 }
 
 static void
@@ -559,6 +574,34 @@ test_takeover_of_the_verified_user(void **state)
 	assert_int_equal(WEXITSTATUS(status), 3);
 }
 
+/* The account is looked up by the child that checks the credentials:
+ * a login and the open after it cost one child, not two. */
+static void
+test_one_child_per_login(void **state)
+{
+	struct fx *f = *state;
+	unsigned char buf[4096];
+	char path[160];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/forks", f->dir);
+	fork_log = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	assert_true(fork_log >= 0);
+	start(f, 0);
+	assert_int_equal(login(f, "alice", "wonderland"), AUTH_OK);
+	send_takeover(f, "alice", 1, NETIO_INBUF);
+	uint64_t code = reply(f, PS_RESULT, buf, sizeof(buf), NULL);
+	if (code == PRIVSEP_STAY_SPLIT)
+		assert_int_equal(open_box(f, "alice", buf, sizeof(buf), NULL), SPOOL_OK);
+	else
+		assert_true(code == SPOOL_OK);
+	finish(f);
+	close(fork_log);
+	fork_log = -1;
+	assert_int_equal(stat(path, &st), 0);
+	/* start()'s own fork of the monitor, and the credential check's. */
+	assert_int_equal(st.st_size, 2);
+}
+
 int
 main(void)
 {
@@ -575,6 +618,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_or_malformed_request_ends_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_takeover_ends_the_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_takeover_of_the_verified_user, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_child_per_login, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
