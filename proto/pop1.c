@@ -144,20 +144,16 @@ static bool
 message_data(struct pop1 *p, struct netio *io, size_t idx, uint64_t *octets_r)
 {
 	struct spool *sp = p->s.spool;
-	const unsigned char *data;
-	size_t len, pieces = 0;
 	bool more = true;
 	struct wire_out w;
 	enum spool_err e = spool_stream_begin(sp, idx);
 	while (e == SPOOL_OK && more
-	       && (e = spool_stream_next(sp, &data, &len, &more)) == SPOOL_OK) {
-		if (pieces++ == 0)
-			wire_out_init(&w, data, len, WIRE_QUOTE_FROM, UINT64_MAX);
-		else
-			wire_out_next_piece(&w, data, len);
+	       && (e = spool_stream_wire(sp, &w, WIRE_QUOTE_FROM, UINT64_MAX, &more))
+	          == SPOOL_OK)
 		*octets_r += port109_send_quoted(io, &w);
-	}
-	if (e == SPOOL_OK && pieces > 1)
+	/* port109_send_quoted counts what it could not send: the count is
+	 * whole either way. */
+	if (e == SPOOL_OK)
 		e = spool_stream_check(sp, wire_out_octets(&w));
 	spool_stream_end(sp);
 	if (e != SPOOL_OK)

@@ -192,10 +192,7 @@ pop2_cmd_retr(void *sess, int argc, char **argv)
 {
 	struct pop2 *p = sess;
 	struct spool *sp = p->s.spool;
-	const unsigned char *data;
-	size_t len;
 	bool more = true, first = true;
-	size_t pieces = 0; /* after the first */
 	struct wire_out w;
 	(void)argc;
 	(void)argv;
@@ -213,16 +210,11 @@ pop2_cmd_retr(void *sess, int argc, char **argv)
 	enum spool_err e = spool_stream_begin(sp, (size_t)(p->current - 1));
 	trace_body_begin(p->s.io->trace, "message %llu", (unsigned long long)p->current);
 	while (e == SPOOL_OK && more
-	       && (e = spool_stream_next(sp, &data, &len, &more)) == SPOOL_OK) {
-		if (first)
-			wire_out_init(&w, data, len, 0, UINT64_MAX);
-		else
-			wire_out_next_piece(&w, data, len);
-		pieces += !first;
+	       && (e = spool_stream_wire(sp, &w, 0, UINT64_MAX, &more)) == SPOOL_OK) {
 		first = false;
 		netio_write_wire(p->s.io, &w);
 	}
-	if (e == SPOOL_OK && pieces > 0 && !p->s.io->failed)
+	if (e == SPOOL_OK && !p->s.io->failed)
 		e = spool_stream_check(sp, wire_out_octets(&w));
 	trace_body_end(p->s.io->trace);
 	if (e != SPOOL_OK) {

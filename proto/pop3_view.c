@@ -220,8 +220,6 @@ enum pop3_view_result
 pop3_view_message(struct pop3 *p, size_t idx, uint64_t max_body_lines,
                   const char *ok)
 {
-	const unsigned char *data;
-	size_t len;
 	bool more;
 	struct wire_out w;
 
@@ -229,24 +227,21 @@ pop3_view_message(struct pop3 *p, size_t idx, uint64_t max_body_lines,
 		return send_whole(p, idx, max_body_lines, ok);
 	enum spool_err e = spool_stream_begin(p->spool, idx);
 	if (e == SPOOL_OK)
-		e = spool_stream_next(p->spool, &data, &len, &more);
+		e = spool_stream_wire(p->spool, &w, wire_flags(p), max_body_lines, &more);
 	if (e != SPOOL_OK)
 		return cannot_read(p, idx, e);
 	pop3_ok(p, "%s", ok);
 	trace_body_begin(p->io->trace, "message %zu", idx + 1);
-	wire_out_init(&w, data, len, wire_flags(p), max_body_lines);
 	netio_write_wire(p->io, &w);
-	bool pieces = more;
 	while (more && !wire_out_limit_reached(&w)) {
-		e = spool_stream_next(p->spool, &data, &len, &more);
+		e = spool_stream_wire(p->spool, &w, 0, 0, &more);
 		if (e != SPOOL_OK)
 			return abandon(p, idx, e);
-		wire_out_next_piece(&w, data, len);
 		netio_write_wire(p->io, &w);
 	}
 	/* Everything produced (and the client still there): its count must
 	 * be the size LIST gave. */
-	if (pieces && !more && !wire_out_limit_reached(&w) && !p->io->failed) {
+	if (!more && !wire_out_limit_reached(&w) && !p->io->failed) {
 		e = spool_stream_check(p->spool, wire_out_octets(&w));
 		if (e != SPOOL_OK)
 			return abandon(p, idx, e);

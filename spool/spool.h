@@ -119,8 +119,9 @@ enum spool_err spool_read(struct spool *sp, size_t idx,
  * must still be the one spool_size announced: a message of one piece is
  * checked before it is returned, so none of a changed one need be sent;
  * a longer one is checked by spool_stream_check, which the caller runs
- * after converting the last piece with the wire octets its wire_out
- * counted (wire_out_octets), before it ends the reply.  An error after
+ * once every piece is converted, with the wire octets its wire_out
+ * counted (wire_out_octets), before it ends the reply (for a message of
+ * one piece the two agree already).  An error after
  * the first piece means the pieces already given belong to a message
  * that changed: the reply must be abandoned.
  * A piece stays valid until the next call on this spool; one stream at
@@ -132,6 +133,17 @@ enum spool_err spool_stream_begin(struct spool *sp, size_t idx);
 enum spool_err spool_stream_next(struct spool *sp, const unsigned char **data_r,
                                  size_t *len_r, bool *more_r);
 void spool_stream_end(struct spool *sp);
+
+/*
+ * spool_stream_next for a caller that sends the pieces with a wire_out
+ * (spool/wire.h): the first piece starts W with FLAGS and
+ * MAX_BODY_LINES, every later one goes on in it (FLAGS and
+ * MAX_BODY_LINES are then not looked at).
+ */
+struct wire_out;
+enum spool_err spool_stream_wire(struct spool *sp, struct wire_out *w,
+                                 unsigned flags, uint64_t max_body_lines,
+                                 bool *more_r);
 
 /*
  * After every piece has been read and converted: SPOOL_OK if WIRE, the

@@ -69,15 +69,6 @@ read_at(struct spool *sp, uint64_t off, size_t len)
 	return spool_pread_full(sp->stream.fd, sp->buf, len, off);
 }
 
-/* Octets up to and including the last LF of [0, LEN), or 0. */
-static size_t
-whole_lines(const unsigned char *p, size_t len)
-{
-	while (len > 0 && p[len - 1] != '\n')
-		len--;
-	return len;
-}
-
 /* The next piece from the descriptor; *LEN_R octets at sp->buf. */
 static enum spool_err
 next_from_fd(struct spool *sp, size_t *len_r)
@@ -94,7 +85,7 @@ next_from_fd(struct spool *sp, size_t *len_r)
 			*len_r = want;
 			return SPOOL_OK;
 		}
-		size_t cut = whole_lines(sp->buf, want);
+		size_t cut = wire_whole_lines(sp->buf, want);
 		if (cut > 0) {
 			*len_r = cut;
 			return SPOOL_OK;
@@ -133,6 +124,23 @@ spool_stream_next(struct spool *sp, const unsigned char **data_r,
 		return e;
 	}
 	*len_r = len;
+	return SPOOL_OK;
+}
+
+enum spool_err
+spool_stream_wire(struct spool *sp, struct wire_out *w, unsigned flags,
+                  uint64_t max_body_lines, bool *more_r)
+{
+	bool first = sp->stream.active && sp->stream.off == sp->stream.start;
+	const unsigned char *data;
+	size_t len;
+	enum spool_err e = spool_stream_next(sp, &data, &len, more_r);
+	if (e != SPOOL_OK)
+		return e;
+	if (first)
+		wire_out_init(w, data, len, flags, max_body_lines);
+	else
+		wire_out_next_piece(w, data, len);
 	return SPOOL_OK;
 }
 

@@ -111,10 +111,8 @@ wire_size(const unsigned char *data, size_t len)
 	return len + lf - crlf + (data[len - 1] == '\n' ? 0 : 2);
 }
 
-/* Just past the last LF of DATA, or 0: the end of the lines the fast
- * path may take whole.  A piece ends with a LF, so this is quick. */
-static size_t
-after_last_lf(const unsigned char *data, size_t len)
+size_t
+wire_whole_lines(const unsigned char *data, size_t len)
 {
 	while (len > 0 && data[len - 1] != '\n')
 		len--;
@@ -131,7 +129,7 @@ wire_out_init(struct wire_out *w, const unsigned char *data, size_t len,
 		.flags = flags,
 		.body_left = max_body_lines,
 		.empty_pending = len == 0,
-		.whole_end = after_last_lf(data, len),
+		.whole_end = wire_whole_lines(data, len),
 	};
 }
 
@@ -143,7 +141,7 @@ wire_out_next_piece(struct wire_out *w, const unsigned char *data, size_t len)
 	w->pos = 0;
 	w->in_line = false;
 	w->empty_pending = false; /* only a whole message can be empty */
-	w->whole_end = after_last_lf(data, len);
+	w->whole_end = wire_whole_lines(data, len);
 }
 
 bool

@@ -28,6 +28,10 @@ struct wire_line {
 /* Octets of the transmitted form of DATA. */
 uint64_t wire_size(const unsigned char *data, size_t len);
 
+/* Octets up to and including the last LF of DATA, or 0: its whole
+ * lines.  Scans from the end, so it is quick when DATA ends with one. */
+size_t wire_whole_lines(const unsigned char *data, size_t len);
+
 /*
  * Iterates over the lines of the transmitted form.  Start with *pos = 0;
  * each call stores the next line in *line_r and returns true, or returns
