@@ -34,6 +34,14 @@
  * session: less than the daemon waits for its sessions at shutdown. */
 #define STOP_GRACE_SECONDS 2
 
+/* The account a login's mail is served as, looked up by the child that
+ * checked the credentials (check_in_child): one fork a login, not two.
+ * UNKNOWN sends the open to privsep_ident_resolve_apart. */
+struct account {
+	enum { ACCOUNT_UNKNOWN, ACCOUNT_FOUND, ACCOUNT_NONE } state;
+	struct privsep_id id;
+};
+
 struct monitor {
 	const struct config *cfg;
 	const struct privsep_ids *ids;
@@ -47,11 +55,7 @@ struct monitor {
 	bool broken;                 /* a reply could not be sent whole */
 	struct privsep_takeover *t;  /* filled by an accepted PS_TAKEOVER */
 	bool taken;                  /* and then the loop ends */
-	/* The account AUTHED's mail is served as, looked up by the child that
-	 * checked the credentials (check_in_child): one fork a login, not
-	 * two.  UNKNOWN sends the open to privsep_ident_resolve_apart. */
-	enum { ACCOUNT_UNKNOWN, ACCOUNT_FOUND, ACCOUNT_NONE } account;
-	struct privsep_id id;
+	struct account account;      /* AUTHED's, set with it (auth_reply) */
 };
 
 static bool
@@ -65,18 +69,20 @@ reply_code(struct monitor *m, unsigned type, uint64_t code)
 	return ok;
 }
 
-/* Records the outcome of a credential check for USER and answers it.
- * After a maildrop was opened this process is no longer root and no
- * second login exists in any of the protocols, so none is accepted. */
+/* Records the outcome of a credential check for USER, with the account
+ * it found, and answers it.  After a maildrop was opened this process is
+ * no longer root and no second login exists in any of the protocols, so
+ * none is accepted. */
 static bool
-auth_reply(struct monitor *m, const char *user, enum auth_result r)
+auth_reply(struct monitor *m, const char *user, enum auth_result r,
+           const struct account *a)
 {
-	if (r == AUTH_OK)
+	if (r == AUTH_OK) {
 		snprintf(m->authed, sizeof(m->authed), "%s", user);
-	else if (r == AUTH_FAIL)
+		m->account = *a;
+	} else if (r == AUTH_FAIL) {
 		m->failures++;
-	if (r != AUTH_OK)
-		m->account = ACCOUNT_UNKNOWN;
+	}
 	return reply_code(m, PS_RESULT, r);
 }
 
@@ -141,12 +147,6 @@ run_check(const struct monitor *m, const struct check *c)
 	}
 }
 
-/* What check_in_child's child learnt of the account, sent up a pipe. */
-struct account_found {
-	bool found;
-	struct privsep_id id;
-};
-
 /*
  * Runs the check in a child that exits with the result.  The passwd
  * file's lines and crypt(3)'s 32 KiB of state then never touch this
@@ -154,22 +154,22 @@ struct account_found {
  * less (docs/performance.md) and no secret outlives the check.  A login
  * that passes also has its account looked up there (privsep_ident_resolve,
  * which may load name-service modules, kept out of this process for the
- * same reason) and kept in m->account for the open that follows.
+ * same reason) and returned in *A_R (UNKNOWN if it could not be).
  */
 static enum auth_result
-check_in_child(struct monitor *m, const struct check *c)
+check_in_child(const struct monitor *m, const struct check *c, struct account *a_r)
 {
 	int status, fds[2] = { -1, -1 };
-	bool login = c->type != PS_USER_EXISTS;
-	if (login && pipe(fds) != 0)
+	if (c->type != PS_USER_EXISTS && pipe(fds) != 0)
 		fds[0] = fds[1] = -1;
-	m->account = ACCOUNT_UNKNOWN;
+	a_r->state = ACCOUNT_UNKNOWN;
 	pid_t pid = fork();
 	if (pid == 0) {
 		enum auth_result r = run_check(m, c);
 		if (r == AUTH_OK && fds[1] >= 0) {
-			struct account_found a = { 0 };
-			a.found = privsep_ident_resolve(m->cfg, m->ids, c->user, &a.id);
+			struct account a = { 0 };
+			a.state = privsep_ident_resolve(m->cfg, m->ids, c->user, &a.id)
+			        ? ACCOUNT_FOUND : ACCOUNT_NONE;
 			if (write(fds[1], &a, sizeof(a)) != (ssize_t)sizeof(a))
 				_exit(AUTH_TEMPFAIL);
 		}
@@ -183,16 +183,14 @@ check_in_child(struct monitor *m, const struct check *c)
 		return run_check(m, c);
 	}
 	if (fds[0] >= 0) {
-		struct account_found a;
+		struct account a;
 		ssize_t n;
 		do
 			n = read(fds[0], &a, sizeof(a));
 		while (n < 0 && errno == EINTR);
 		close(fds[0]);
-		if (n == (ssize_t)sizeof(a)) {
-			m->account = a.found ? ACCOUNT_FOUND : ACCOUNT_NONE;
-			m->id = a.id;
-		}
+		if (n == (ssize_t)sizeof(a))
+			*a_r = a;
 	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
@@ -214,10 +212,10 @@ check_in_child(struct monitor *m, const struct check *c)
 static bool
 login_account(const struct monitor *m, const char *user, struct privsep_id *id_r)
 {
-	if (m->account == ACCOUNT_UNKNOWN || strcmp(user, m->authed) != 0)
+	if (m->account.state == ACCOUNT_UNKNOWN || strcmp(user, m->authed) != 0)
 		return privsep_ident_resolve_apart(m->cfg, m->ids, user, id_r);
-	*id_r = m->id;
-	return m->account == ACCOUNT_FOUND;
+	*id_r = m->account.id;
+	return m->account.state == ACCOUNT_FOUND;
 }
 
 static bool
@@ -225,6 +223,7 @@ on_auth(struct monitor *m, unsigned type, struct ipc_in *in)
 {
 	struct check c = { .type = type, .user = ipc_get_str(in, USER_MAX) };
 	enum auth_result r = AUTH_FAIL;
+	struct account a = { .state = ACCOUNT_UNKNOWN };
 	if (type == PS_AUTH_PASS) {
 		c.text = ipc_get_str(in, in->len);
 	} else if (type == PS_AUTH_APOP || type == PS_AUTH_CRAM) {
@@ -235,13 +234,13 @@ on_auth(struct monitor *m, unsigned type, struct ipc_in *in)
 	if (in->bad) {
 		/* counted as a failure below */
 	} else if (type == PS_USER_EXISTS) {
-		return reply_code(m, PS_RESULT, check_in_child(m, &c)); /* no login */
+		return reply_code(m, PS_RESULT, check_in_child(m, &c, &a)); /* no login */
 	} else if (type == PS_AUTH_RPOP && !rpop_trusted(m)) {
 		log_warn("RPOP for %s refused: the client's host is not trusted", c.user);
 	} else if (may_check(m)) {
-		r = check_in_child(m, &c);
+		r = check_in_child(m, &c, &a);
 	}
-	bool ok = auth_reply(m, c.user, r);
+	bool ok = auth_reply(m, c.user, r, &a);
 	auth_wipe((void *)(uintptr_t)in->p, in->len); /* the password */
 	return ok;
 }
